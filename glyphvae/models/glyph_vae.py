@@ -1,0 +1,436 @@
+"""``GlyphVAE``: a small convolutional VAE for one letter's glyph crops.
+
+Design choices that make the failures of fully-connected VAEs impossible:
+
+* **Convolutions, not dense layers, at every resolution**, with nearest-neighbour upsampling
+  followed by a 3×3 convolution (no checkerboard), residual blocks whose last convolution
+  starts at zero (each block is the identity at initialisation) and group normalisation,
+  which behaves the same at batch 2 and batch 256.
+* **Mean-reduced losses**: the reconstruction term is a per-dimension Gaussian negative
+  log-likelihood and the KL term is divided by the number of image dimensions, so the loss
+  scale does not grow with the image size (the old project's sum-reduced BCE × 12288 did).
+* **Clamped log-variances**: the encoder's log-variance is soft-clamped to ``[-10, 4]`` and
+  the decoder's noise scale to ``[min_sigma, 1]``; ``exp`` can never overflow.
+* **Colour from the data**: the output layer's bias starts at the logit of the training
+  crops' mean colour, and the model works in RGB end to end (see :mod:`glyphvae.data.io`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from glyphvae.data.preprocess import validate_image_size
+from glyphvae.models.architecture import default_architecture
+from glyphvae.models.losses import gaussian_nll, kl_per_dim, soft_clamp
+
+__all__ = ["GlyphVAE"]
+
+LOGVAR_RANGE = (-10.0, 4.0)
+SIGMA_MODES = ("learned", "optimal", "fixed")
+
+
+def _norm(channels: int, name: str) -> layers.Layer:
+    return layers.GroupNormalization(groups=math.gcd(8, channels), epsilon=1e-5, name=name)
+
+
+def _res_block(h: Any, channels: int, name: str) -> Any:
+    """Pre-activation residual block; the second convolution starts at zero (identity block)."""
+    skip = h
+    if h.shape[-1] != channels:
+        skip = layers.Conv2D(channels, 1, name=f"{name}_skip")(h)
+    y = layers.Activation("silu", name=f"{name}_act1")(_norm(int(h.shape[-1]), f"{name}_norm1")(h))
+    y = layers.Conv2D(channels, 3, padding="same", name=f"{name}_conv1")(y)
+    y = layers.Activation("silu", name=f"{name}_act2")(_norm(channels, f"{name}_norm2")(y))
+    y = layers.Conv2D(
+        channels, 3, padding="same", kernel_initializer="zeros", name=f"{name}_conv2"
+    )(y)
+    return layers.Add(name=f"{name}_add")([skip, y])
+
+
+def _build_encoder(
+    image_size: int, latent_dim: int, channels: Sequence[int], res_blocks: Sequence[int]
+) -> keras.Model:
+    """Stem at full size, then per level: a strided 4x4 convolution and residual blocks."""
+    x_in = keras.Input((image_size, image_size, 3), name="image")
+    h = layers.Rescaling(2.0, offset=-1.0, name="to_signed")(x_in)
+    h = layers.Conv2D(channels[0], 3, padding="same", name="stem")(h)
+    for k, (c, n_res) in enumerate(zip(channels, res_blocks, strict=True)):
+        if k > 0:
+            h = layers.Activation("silu", name=f"down{k}_act")(
+                _norm(int(h.shape[-1]), f"down{k}_norm")(h)
+            )
+        h = layers.Conv2D(c, 4, strides=2, padding="same", name=f"down{k}_conv")(h)
+        for j in range(n_res):
+            h = _res_block(h, c, name=f"down{k}_res{j}")
+    h = layers.Activation("silu", name="head_act")(_norm(channels[-1], "head_norm")(h))
+    h = layers.Flatten(name="flatten")(h)
+    z_mean = layers.Dense(latent_dim, name="z_mean")(h)
+    z_log_var = layers.Dense(latent_dim, kernel_initializer="zeros", name="z_log_var")(h)
+    return keras.Model(x_in, [z_mean, z_log_var], name="encoder")
+
+
+def _build_decoder(
+    image_size: int,
+    latent_dim: int,
+    channels: Sequence[int],
+    res_blocks: Sequence[int],
+    mean_color: Sequence[float] | None,
+) -> keras.Model:
+    """The encoder mirrored: per level residual blocks, nearest upsampling, 3x3 convolution."""
+    s0 = image_size // 2 ** len(channels)
+    z_in = keras.Input((latent_dim,), name="z")
+    h = layers.Dense(s0 * s0 * channels[-1], name="project")(z_in)
+    h = layers.Reshape((s0, s0, channels[-1]), name="unflatten")(h)
+    for k in reversed(range(len(channels))):
+        for j in range(res_blocks[k]):
+            h = _res_block(h, channels[k], name=f"up{k}_res{j}")
+        h = layers.Activation("silu", name=f"up{k}_act")(_norm(int(h.shape[-1]), f"up{k}_norm")(h))
+        h = layers.UpSampling2D(2, interpolation="nearest", name=f"up{k}_resize")(h)
+        h = layers.Conv2D(channels[max(k - 1, 0)], 3, padding="same", name=f"up{k}_conv")(h)
+    h = layers.Activation("silu", name="out_act")(_norm(channels[0], "out_norm")(h))
+    color = np.clip(np.asarray(mean_color if mean_color is not None else [0.5] * 3), 0.02, 0.98)
+    bias = np.log(color / (1.0 - color)).astype("float32").tolist()
+    logits = layers.Conv2D(
+        3,
+        3,
+        padding="same",
+        bias_initializer=keras.initializers.Constant(bias),
+        dtype="float32",
+        name="to_rgb",
+    )(h)
+    out = layers.Activation("sigmoid", dtype="float32", name="rgb")(logits)
+    return keras.Model(z_in, out, name="decoder")
+
+
+@keras.saving.register_keras_serializable(package="glyphvae")
+class GlyphVAE(keras.Model):
+    """Convolutional variational autoencoder for square RGB glyph crops.
+
+    Train it with ``model.compile(optimizer)`` and ``model.fit(images)`` (the losses live in
+    :meth:`compute_loss`), or with :func:`glyphvae.fit_letter` / ``glyphvae fit``.
+
+    Args:
+        image_size: Side of the square RGB input in pixels: a multiple of 16 from 32 to 256.
+        latent_dim: Size of the latent code.
+        channels: Convolution widths, one per resolution level; each level halves the side,
+            so ``image_size`` must be divisible by ``2 ** len(channels)``. ``None`` picks
+            :func:`~glyphvae.models.architecture.default_architecture` for the image size.
+        res_blocks: Residual blocks per level (one int for all levels, or one per level),
+            in the encoder and the decoder. Level ``k`` works at side ``image_size / 2**(k+1)``;
+            blocks at low resolution are cheap, at full resolution expensive. ``None``: the
+            default for the image size when ``channels`` is ``None``, else 0.
+        kl_weight: Weight (beta) of the KL term. ``1`` is the true ELBO.
+        kl_warmup_steps: Ramp the KL weight linearly from 0 over this many optimizer steps.
+        free_bits: Minimum KL (nats, batch-averaged) per latent dimension before it is
+            penalised; ``0`` turns it off.
+        decoder_sigma: How the decoder's Gaussian noise scale is set: ``"learned"`` (one
+            trainable scalar, calibrated to the data), ``"optimal"`` (the closed-form
+            maximum-likelihood value, the batch RMSE) or ``"fixed"`` (``sigma``).
+        sigma: Initial (``"learned"``) or constant (``"fixed"``) noise scale, in ``(0, 1]``.
+        min_sigma: Lower bound of the noise scale; keeps the reconstruction term finite.
+        mean_color: RGB mean of the training crops in ``[0, 1]``; the output bias starts
+            there so that early samples already have the right paper colour.
+        letter: Canonical name of the letter this model draws (metadata, optional).
+        seed: Seed of the reparameterisation noise during training.
+        **kwargs: Passed to ``keras.Model`` (``name``, ``dtype``, ...).
+
+    >>> model = GlyphVAE(image_size=32, latent_dim=4, channels=(8, 16))
+    >>> model.generate(3, seed=0).shape
+    (3, 32, 32, 3)
+    """
+
+    def __init__(
+        self,
+        image_size: int = 64,
+        latent_dim: int = 32,
+        channels: Sequence[int] | None = None,
+        res_blocks: int | Sequence[int] | None = None,
+        kl_weight: float = 1.0,
+        kl_warmup_steps: int = 0,
+        free_bits: float = 0.0,
+        decoder_sigma: str = "learned",
+        sigma: float = 0.1,
+        min_sigma: float = 0.01,
+        mean_color: Sequence[float] | None = None,
+        letter: str | None = None,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        image_size = validate_image_size(image_size)
+        default_channels, default_res = default_architecture(image_size)
+        if channels is None:
+            channels = default_channels
+            res_blocks = default_res if res_blocks is None else res_blocks
+        elif res_blocks is None:
+            res_blocks = 0
+        channels = tuple(int(c) for c in channels)
+        if isinstance(res_blocks, int | np.integer):
+            res_blocks = (int(res_blocks),) * len(channels)
+        res_blocks = tuple(int(r) for r in res_blocks)
+        if len(res_blocks) != len(channels) or any(r < 0 for r in res_blocks):
+            raise ValueError(
+                f"Expected `res_blocks` to be a non-negative int or one count per channel level "
+                f"({len(channels)}). Received: {res_blocks}"
+            )
+        if not channels or any(c < 1 for c in channels):
+            raise ValueError(f"Expected `channels` to be positive widths. Received: {channels}")
+        if image_size % 2 ** len(channels):
+            raise ValueError(
+                f"Expected `image_size` divisible by 2**len(channels) = {2 ** len(channels)} "
+                f"(one halving per channel level). Received image_size={image_size}, "
+                f"channels={channels}"
+            )
+        if latent_dim < 1:
+            raise ValueError(f"Expected `latent_dim` >= 1. Received: {latent_dim}")
+        if decoder_sigma not in SIGMA_MODES:
+            raise ValueError(
+                f"Expected `decoder_sigma` in {SIGMA_MODES}. Received: {decoder_sigma!r}"
+            )
+        if not 0.0 < min_sigma <= sigma <= 1.0:
+            raise ValueError(
+                f"Expected 0 < min_sigma <= sigma <= 1. Received min_sigma={min_sigma}, "
+                f"sigma={sigma}"
+            )
+        if kl_weight < 0 or kl_warmup_steps < 0 or free_bits < 0:
+            raise ValueError(
+                "Expected non-negative `kl_weight`, `kl_warmup_steps` and `free_bits`. Received "
+                f"{kl_weight}, {kl_warmup_steps}, {free_bits}"
+            )
+        if mean_color is not None:
+            mean_color = [float(v) for v in mean_color]
+            if len(mean_color) != 3 or not all(0.0 <= v <= 1.0 for v in mean_color):
+                raise ValueError(
+                    f"Expected `mean_color` to be 3 RGB values in [0, 1]. Received: {mean_color}"
+                )
+        super().__init__(**kwargs)
+        self.image_size = image_size
+        self.latent_dim = int(latent_dim)
+        self.channels = channels
+        self.res_blocks = res_blocks
+        self.kl_weight = float(kl_weight)
+        self.kl_warmup_steps = int(kl_warmup_steps)
+        self.free_bits = float(free_bits)
+        self.decoder_sigma = decoder_sigma
+        self.sigma = float(sigma)
+        self.min_sigma = float(min_sigma)
+        self.mean_color = mean_color
+        self.letter = letter
+        self.seed = seed
+
+        self.encoder = _build_encoder(image_size, self.latent_dim, channels, self.res_blocks)
+        self.decoder = _build_decoder(
+            image_size, self.latent_dim, channels, self.res_blocks, mean_color
+        )
+        self.log_sigma = self.add_weight(
+            shape=(),
+            initializer=keras.initializers.Constant(math.log(self.sigma)),
+            trainable=decoder_sigma == "learned",
+            dtype="float32",
+            name="log_sigma",
+        )
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.recon_tracker = keras.metrics.Mean(name="mse")
+        self.kl_tracker = keras.metrics.Mean(name="kl")
+        self.sigma_tracker = keras.metrics.Mean(name="sigma")
+        self.built = True
+
+    # ------------------------------------------------------------------ Keras plumbing
+    def call(self, inputs: Any, training: bool = False) -> dict[str, Any]:
+        """Encode, sample ``z`` with the reparameterisation trick, decode.
+
+        Returns:
+            A dict with ``reconstruction`` ``(b, s, s, 3)`` and the float32 posterior
+            parameters ``z_mean`` and ``z_log_var`` ``(b, latent_dim)``.
+        """
+        z_mean, z_log_var = self.encoder(inputs, training=training)
+        z_mean = ops.cast(z_mean, "float32")
+        z_log_var = soft_clamp(ops.cast(z_log_var, "float32"), *LOGVAR_RANGE)
+        eps = keras.random.normal(ops.shape(z_mean), dtype="float32", seed=self.seed_generator)
+        z = z_mean + ops.exp(0.5 * z_log_var) * eps
+        reconstruction = ops.cast(self.decoder(z, training=training), "float32")
+        return {"reconstruction": reconstruction, "z_mean": z_mean, "z_log_var": z_log_var}
+
+    def current_kl_weight(self) -> Any:
+        """The KL weight at the current optimizer step (after warm-up: ``kl_weight``)."""
+        if self.kl_warmup_steps <= 0 or getattr(self, "optimizer", None) is None:
+            return ops.convert_to_tensor(self.kl_weight, dtype="float32")
+        step = ops.cast(self.optimizer.iterations, "float32")
+        return self.kl_weight * ops.minimum(1.0, step / float(self.kl_warmup_steps))
+
+    def compute_loss(
+        self,
+        x: Any = None,
+        y: Any = None,
+        y_pred: Any = None,
+        sample_weight: Any = None,
+        training: bool = True,
+    ) -> Any:
+        """Negative ELBO per image dimension: Gaussian NLL + beta * KL / (s * s * 3)."""
+        target = ops.cast(x, "float32")
+        recon = y_pred["reconstruction"]
+        mse = ops.mean(ops.square(target - recon), axis=(1, 2, 3))
+        log_min = math.log(self.min_sigma)
+        if self.decoder_sigma == "optimal":
+            log_sigma = 0.5 * ops.log(ops.maximum(ops.mean(mse), self.min_sigma**2))
+        else:
+            log_sigma = ops.clip(ops.cast(self.log_sigma, "float32"), log_min, 0.0)
+        nll = gaussian_nll(target, recon, log_sigma)
+        kl_dims = kl_per_dim(y_pred["z_mean"], y_pred["z_log_var"])
+        kl = ops.sum(kl_dims, axis=1)
+        if self.free_bits > 0:
+            kl_term = ops.sum(ops.maximum(ops.mean(kl_dims, axis=0), self.free_bits))
+        else:
+            kl_term = ops.mean(kl)
+        dims = float(self.image_size * self.image_size * 3)
+        loss = ops.mean(nll) + self.current_kl_weight() * kl_term / dims
+        self.recon_tracker.update_state(mse)
+        self.kl_tracker.update_state(kl)
+        self.sigma_tracker.update_state(ops.exp(log_sigma))
+        return loss
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            {
+                "image_size": self.image_size,
+                "latent_dim": self.latent_dim,
+                "channels": list(self.channels),
+                "res_blocks": list(self.res_blocks),
+                "kl_weight": self.kl_weight,
+                "kl_warmup_steps": self.kl_warmup_steps,
+                "free_bits": self.free_bits,
+                "decoder_sigma": self.decoder_sigma,
+                "sigma": self.sigma,
+                "min_sigma": self.min_sigma,
+                "mean_color": self.mean_color,
+                "letter": self.letter,
+                "seed": self.seed,
+            }
+        )
+        return config
+
+    # ------------------------------------------------------------------ files
+    @classmethod
+    def from_pretrained(cls, source: str | os.PathLike[str]) -> GlyphVAE:
+        """Load a saved model (see :func:`glyphvae.hub.from_pretrained` for the sources)."""
+        from glyphvae.hub import from_pretrained
+
+        return from_pretrained(source)
+
+    def save_pretrained(
+        self, directory: str | os.PathLike[str], metadata: dict[str, Any] | None = None
+    ) -> Path:
+        """Save as plain files (see :func:`glyphvae.hub.save_pretrained`)."""
+        from glyphvae.hub import save_pretrained
+
+        return save_pretrained(self, directory, metadata=metadata)
+
+    # ------------------------------------------------------------------ user methods
+    def _as_images(self, images: Any) -> np.ndarray:
+        arr = np.asarray(images)
+        if arr.ndim == 3:
+            arr = arr[None]
+        expected = (self.image_size, self.image_size, 3)
+        if arr.ndim != 4 or arr.shape[1:] != expected:
+            raise ValueError(
+                f"Expected images of shape (n, {self.image_size}, {self.image_size}, 3). "
+                f"Received {arr.shape}"
+            )
+        if arr.dtype == np.uint8:
+            return arr.astype("float32") / 255.0
+        arr = arr.astype("float32")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("Expected finite pixel values in [0, 1]. Received NaN or inf")
+        return np.clip(arr, 0.0, 1.0)
+
+    def encode(self, images: Any, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior parameters of images.
+
+        Args:
+            images: ``(n, s, s, 3)`` or one ``(s, s, 3)`` image; ``uint8`` or float in ``[0, 1]``.
+            batch_size: Images per forward pass.
+
+        Returns:
+            ``(z_mean, z_log_var)``, each ``float32`` ``(n, latent_dim)``.
+        """
+        x = self._as_images(images)
+        mean, log_var = self.encoder.predict(x, batch_size=batch_size, verbose=0)
+        log_var = np.asarray(soft_clamp(np.asarray(log_var, "float32"), *LOGVAR_RANGE))
+        return np.asarray(mean, "float32"), log_var.astype("float32")
+
+    def decode(self, z: Any, batch_size: int = 256) -> np.ndarray:
+        """Decode latent codes ``(n, latent_dim)`` into ``float32`` RGB images in ``[0, 1]``."""
+        codes = np.asarray(z, dtype="float32")
+        if codes.ndim == 1:
+            codes = codes[None]
+        if codes.ndim != 2 or codes.shape[1] != self.latent_dim:
+            raise ValueError(
+                f"Expected latent codes of shape (n, {self.latent_dim}). Received {codes.shape}"
+            )
+        if not np.all(np.isfinite(codes)):
+            raise ValueError("Expected finite latent codes. Received NaN or inf")
+        if len(codes) == 0:
+            return np.zeros((0, self.image_size, self.image_size, 3), "float32")
+        out = self.decoder.predict(codes, batch_size=batch_size, verbose=0)
+        return np.asarray(out, dtype="float32")
+
+    def sample_latents(
+        self, n: int, seed: int | np.random.Generator | None = None, temperature: float = 1.0
+    ) -> np.ndarray:
+        """Draw ``n`` latent codes from the prior, scaled by ``temperature``."""
+        if n < 0:
+            raise ValueError(f"Expected `n` >= 0. Received: {n}")
+        if temperature < 0:
+            raise ValueError(f"Expected `temperature` >= 0. Received: {temperature}")
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        return (rng.standard_normal((n, self.latent_dim)) * temperature).astype("float32")
+
+    def generate(
+        self,
+        n: int,
+        seed: int | np.random.Generator | None = None,
+        temperature: float = 1.0,
+        batch_size: int = 256,
+    ) -> np.ndarray:
+        """Generate ``n`` new glyphs.
+
+        Args:
+            n: Number of glyphs.
+            seed: Seed (or a ``numpy`` Generator); the same seed gives the same glyphs.
+            temperature: Scale of the prior samples; below 1 trades variety for typicality.
+            batch_size: Codes decoded per forward pass.
+
+        Returns:
+            ``float32`` RGB array ``(n, image_size, image_size, 3)`` in ``[0, 1]``.
+        """
+        return self.decode(self.sample_latents(n, seed, temperature), batch_size=batch_size)
+
+    def reconstruct(self, images: Any, batch_size: int = 256) -> np.ndarray:
+        """Encode images to their posterior means and decode them again."""
+        mean, _ = self.encode(images, batch_size=batch_size)
+        return self.decode(mean, batch_size=batch_size)
+
+    def interpolate(self, start: Any, end: Any, steps: int = 8) -> np.ndarray:
+        """Decode ``steps`` points on the line between the latent codes of two images.
+
+        Args:
+            start: First image ``(s, s, 3)``.
+            end: Last image ``(s, s, 3)``.
+            steps: Number of images, endpoints included (at least 2).
+
+        Returns:
+            ``float32`` array ``(steps, s, s, 3)``.
+        """
+        if steps < 2:
+            raise ValueError(f"Expected `steps` >= 2. Received: {steps}")
+        mean, _ = self.encode(np.stack([self._as_images(start)[0], self._as_images(end)[0]]))
+        t = np.linspace(0.0, 1.0, steps, dtype="float32")[:, None]
+        return self.decode((1.0 - t) * mean[0] + t * mean[1])
