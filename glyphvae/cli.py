@@ -44,7 +44,7 @@ class _Group(click.Group):
 def main(debug: bool) -> None:
     """Train per-letter VAEs on glyph crops and sample new glyphs for OCR training sets."""
     if not debug:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.INFO,
         format="glyphvae: %(message)s",

@@ -115,7 +115,7 @@ def test_split_by_papyrus_never_shares_a_papyrus(crop_tree):
     glyphs = load_glyphs(crop_tree, "epsilon", image_size=32, progress=False)
     train, val = glyphs.split(0.3, seed=3)
     assert len(train) + len(val) == len(glyphs)
-    assert len(val) >= 0.25 * len(glyphs)
+    assert len(train) and len(val)
     assert not set(train.groups) & set(val.groups)
     again_train, _ = glyphs.split(0.3, seed=3)
     assert again_train.paths == train.paths
@@ -125,7 +125,7 @@ def test_split_by_file_without_groups_is_seeded():
     a = split_indices(100, None, 0.2, seed=1)
     b = split_indices(100, None, 0.2, seed=1)
     c = split_indices(100, None, 0.2, seed=2)
-    assert len(a[1]) == 20
+    assert 8 <= len(a[1]) <= 32
     np.testing.assert_array_equal(a[1], b[1])
     assert not np.array_equal(a[1], c[1])
     assert not set(a[0]) & set(a[1])
@@ -134,7 +134,24 @@ def test_split_by_file_without_groups_is_seeded():
 def test_single_group_falls_back_to_file_split_with_warning():
     with pytest.warns(UserWarning, match="one papyrus"):
         train, val = split_indices(10, ["p"] * 10, 0.2, seed=0)
-    assert len(val) == 2 and len(train) == 8
+    assert 1 <= len(val) <= 5 and len(train) + len(val) == 10
+
+
+def test_a_papyrus_is_on_the_same_side_whatever_else_is_in_the_set():
+    groups = [f"tm{i}" for i in range(60)]
+    _, val_all = split_indices(60, groups, 0.2, seed=0)
+    held_all = {groups[i] for i in val_all}
+    subset = groups[::3]  # another letter, found on fewer papyri
+    _, val_sub = split_indices(len(subset), subset, 0.2, seed=0)
+    held_sub = {subset[i] for i in val_sub}
+    assert held_sub == held_all & set(subset)
+    assert 4 <= len(held_all) <= 20
+
+
+def test_tiny_sets_still_get_both_sides():
+    for seed in range(20):
+        train, val = split_indices(4, ["a", "a", "b", "b"], 0.15, seed=seed)
+        assert len(train) == 2 and len(val) == 2
 
 
 def test_split_rejects_bad_fraction():
