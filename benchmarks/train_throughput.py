@@ -32,7 +32,7 @@ def measure(size: int, steps: int, batch_size: int, gen_batches: int) -> dict[st
     images = rng.integers(0, 256, (batch_size * 8, size, size, 3), dtype=np.uint8)
     model = GlyphVAE(size, cfg.latent_dim, mean_color=[0.6, 0.5, 0.4], seed=0)
     model.compile(keras.optimizers.Adam(cfg.learning_rate, global_clipnorm=1.0))
-    ds = make_dataset(images, batch_size, training=True, seed=0, repeat=True)
+    ds = make_dataset(images, batch_size=batch_size, training=True, seed=0, repeat=True)
     model.fit(ds, epochs=1, steps_per_epoch=3, verbose=0)  # compile + warm up
     start = time.perf_counter()
     model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0)

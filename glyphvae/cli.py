@@ -38,6 +38,32 @@ class _Group(click.Group):
             raise click.ClickException(f"{message} (run with --debug for the traceback)") from e
 
 
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with C++ start-up chatter (CUDA probing on CPU machines) silenced.
+
+    TensorFlow's native logging writes to file descriptor 2 before Python can filter it,
+    so the descriptor is pointed at /dev/null for the import and the device probe only.
+    Python exceptions still propagate normally.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (e.g. under a test runner)
+        return
+    saved, devnull = os.dup(fd), os.open(os.devnull, os.O_WRONLY)
+    sys.stderr.flush()
+    os.dup2(devnull, fd)
+    try:
+        import tensorflow as tf
+
+        tf.config.list_physical_devices("GPU")
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="glyphvae")
 @click.option("--debug", is_flag=True, help="Show full tracebacks and TensorFlow logs.")
@@ -51,6 +77,10 @@ def main(debug: bool) -> None:
         stream=sys.stderr,
     )
     logging.getLogger("absl").setLevel(logging.ERROR)
+    if not debug and os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "3":
+        ctx = click.get_current_context()
+        if ctx.invoked_subcommand is not None and not {"--help", "-h"} & set(sys.argv[1:]):
+            _import_tensorflow_quietly()
 
 
 @main.command()
@@ -233,7 +263,7 @@ def sample(
     from glyphvae.hub import from_pretrained
     from glyphvae.visualize import save_grid
 
-    model = from_pretrained(model_dir)
+    model = from_pretrained(model_dir, expected_class="GlyphVAE")
     images = model.generate(n, seed=seed, temperature=temperature)
     save_grid(out, images, cols=cols)
     if save_individual is not None:

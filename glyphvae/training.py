@@ -349,9 +349,11 @@ def fit_letter(
         cbs.append(SampleGrids(out_dir / "samples", cfg.sample_every, seed=cfg.seed))
 
     train_ds = make_dataset(
-        train.images, cfg.batch_size, training=True, seed=cfg.seed, augment=cfg.augment
+        train.images, batch_size=cfg.batch_size, training=True, seed=cfg.seed, augment=cfg.augment
     )
-    val_ds = make_dataset(val.images, cfg.batch_size, training=False) if len(val) else None
+    val_ds = (
+        make_dataset(val.images, batch_size=cfg.batch_size, training=False) if len(val) else None
+    )
     start = time.perf_counter()
     interrupted = False
     try:

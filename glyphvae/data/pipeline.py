@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -95,6 +95,7 @@ def jitter_batch(images: tf.Tensor, seed: tf.Tensor, cfg: AugmentConfig) -> tf.T
 
 def make_dataset(
     images: np.ndarray,
+    labels: np.ndarray | None = None,
     batch_size: int = 64,
     training: bool = True,
     seed: int = 0,
@@ -105,6 +106,7 @@ def make_dataset(
 
     Args:
         images: ``uint8`` array ``(n, s, s, 3)`` (e.g. ``GlyphSet.images``).
+        labels: Optional integer labels ``(n,)``; batches are then ``(images, labels)``.
         batch_size: Images per batch.
         training: Shuffle each epoch (seeded) and apply ``augment``. For validation pass
             ``False``: fixed order, no jitter.
@@ -115,7 +117,8 @@ def make_dataset(
         repeat: Repeat forever (for step-based training).
 
     Returns:
-        A dataset of ``float32`` batches in ``[0, 1]`` of shape ``(None, s, s, 3)``.
+        A dataset of ``float32`` batches in ``[0, 1]`` of shape ``(None, s, s, 3)``, or of
+        ``(images, labels)`` pairs when ``labels`` is given.
 
     Raises:
         ValueError: If ``images`` is not a non-empty ``uint8`` array of square RGB images.
@@ -131,20 +134,30 @@ def make_dataset(
         raise ValueError(f"Expected uint8 images (as loaded by glyphvae). Received {arr.dtype}")
     if batch_size < 1:
         raise ValueError(f"Expected `batch_size` >= 1. Received: {batch_size}")
+    if labels is not None and len(labels) != len(arr):
+        raise ValueError(f"Expected one label per image ({len(arr)}). Received {len(labels)}")
     cfg = (augment or AugmentConfig()) if training else AugmentConfig.none()
 
-    ds = tf.data.Dataset.from_tensor_slices(arr).cache()
+    items = arr if labels is None else (arr, np.asarray(labels, dtype=np.int32))
+    ds = tf.data.Dataset.from_tensor_slices(items).cache()
     if repeat:
         ds = ds.repeat()
     if training:
         ds = ds.shuffle(len(arr), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=False)
-    ds = ds.map(lambda x: tf.cast(x, tf.float32) / 255.0, num_parallel_calls=tf.data.AUTOTUNE)
-    if cfg.enabled:
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        ds = tf.data.Dataset.zip(ds, seeds).map(
-            lambda x, s: jitter_batch(x, s, cfg), num_parallel_calls=tf.data.AUTOTUNE
-        )
+
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    # every element becomes (batch, seeds); batch is x or (x, y)
+    ds = tf.data.Dataset.zip(ds, seeds)
+
+    def prepare(batch: Any, seed_pair: tf.Tensor) -> Any:
+        x, y = batch if labels is not None else (batch, None)
+        x = tf.cast(x, tf.float32) / 255.0
+        if cfg.enabled:
+            x = jitter_batch(x, seed_pair, cfg)
+        return x if y is None else (x, y)
+
+    ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
     options = tf.data.Options()
     options.deterministic = True
     return ds.with_options(options).prefetch(tf.data.AUTOTUNE)

@@ -323,7 +323,8 @@ class GlyphVAE(keras.Model):
         """Load a saved model (see :func:`glyphvae.hub.from_pretrained` for the sources)."""
         from glyphvae.hub import from_pretrained
 
-        return from_pretrained(source)
+        model: GlyphVAE = from_pretrained(source, expected_class="GlyphVAE")
+        return model
 
     def save_pretrained(
         self, directory: str | os.PathLike[str], metadata: dict[str, Any] | None = None

@@ -23,9 +23,9 @@ def test_validation_batches_are_the_images_unchanged():
 
 def test_training_batches_are_seeded_and_jittered():
     imgs = _images()
-    a = np.concatenate([b.numpy() for b in make_dataset(imgs, 5, training=True, seed=7)])
-    b = np.concatenate([b.numpy() for b in make_dataset(imgs, 5, training=True, seed=7)])
-    c = np.concatenate([b.numpy() for b in make_dataset(imgs, 5, training=True, seed=8)])
+    a = np.concatenate([b.numpy() for b in make_dataset(imgs, batch_size=5, training=True, seed=7)])
+    b = np.concatenate([b.numpy() for b in make_dataset(imgs, batch_size=5, training=True, seed=7)])
+    c = np.concatenate([b.numpy() for b in make_dataset(imgs, batch_size=5, training=True, seed=8)])
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
     assert a.shape == (10, 32, 32, 3)
@@ -43,7 +43,9 @@ def test_no_augment_training_only_shuffles():
     out = np.concatenate(
         [
             b.numpy()
-            for b in make_dataset(imgs, 3, training=True, seed=0, augment=AugmentConfig.none())
+            for b in make_dataset(
+                imgs, batch_size=3, training=True, seed=0, augment=AugmentConfig.none()
+            )
         ]
     )
     got = sorted(np.rint(x * 255).astype(np.uint8).tobytes() for x in out)
@@ -51,7 +53,9 @@ def test_no_augment_training_only_shuffles():
 
 
 def test_new_epoch_reshuffles():
-    ds = make_dataset(_images(12), 12, training=True, seed=0, augment=AugmentConfig.none())
+    ds = make_dataset(
+        _images(12), batch_size=12, training=True, seed=0, augment=AugmentConfig.none()
+    )
     first = next(iter(ds)).numpy()
     second = next(iter(ds)).numpy()
     assert not np.array_equal(first, second)
@@ -68,3 +72,20 @@ def test_new_epoch_reshuffles():
 def test_bad_arrays_are_rejected(arr, match):
     with pytest.raises(ValueError, match=match):
         make_dataset(arr)
+
+
+def test_labels_travel_with_their_images():
+    imgs = _images(9)
+    labels = np.arange(9)
+    imgs[:, 0, 0, 0] = labels * 10  # tag each image with its label
+    for augment in (AugmentConfig.none(), None):
+        ds = make_dataset(imgs, labels, batch_size=4, training=True, seed=1, augment=augment)
+        seen = []
+        for x, y in ds:
+            assert x.shape[0] == y.shape[0]
+            seen.extend(y.numpy().tolist())
+            if augment is not None:
+                np.testing.assert_allclose(x.numpy()[:, 0, 0, 0] * 255, y.numpy() * 10, atol=0.5)
+        assert sorted(seen) == list(range(9))
+    with pytest.raises(ValueError, match="one label per image"):
+        make_dataset(imgs, labels[:3])
