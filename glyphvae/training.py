@@ -58,6 +58,10 @@ class TrainConfig:
         kl_warmup_epochs: Epochs over which the KL weight ramps up from 0.
         free_bits: Nats per latent dimension not penalised (0 = off).
         decoder_sigma: ``"learned"``, ``"optimal"`` or ``"fixed"`` (see ``GlyphVAE``).
+        prior_components: Components of the mixture prior fitted to the training codes at
+            the end of training (0: sample a standard normal).
+        adversarial_weight: Weight of the patch-adversarial term (0: off).
+        adversarial_start_epochs: Epoch at which the adversarial term starts.
         val_fraction: Share of crops held out for validation, by papyrus when known.
         min_side: Crops with a shorter side below this many pixels are dropped.
         seed: Seed of the split, the shuffle, the jitter, weight initialisation and samples.
@@ -78,6 +82,9 @@ class TrainConfig:
     kl_warmup_epochs: int = 10
     free_bits: float = 0.0
     decoder_sigma: str = "learned"
+    prior_components: int = 0
+    adversarial_weight: float = 0.0
+    adversarial_start_epochs: int = 0
     val_fraction: float = 0.15
     min_side: int = 16
     seed: int = 0
@@ -183,6 +190,9 @@ def _build_model(
             free_bits=cfg.free_bits,
             decoder_sigma=cfg.decoder_sigma,
             mean_color=mean_color,
+            prior_components=cfg.prior_components,
+            adversarial_weight=cfg.adversarial_weight,
+            adversarial_start_steps=cfg.adversarial_start_epochs * steps_per_epoch,
             letter=letter,
             seed=cfg.seed,
         )
@@ -379,6 +389,8 @@ def fit_letter(
         kept = read_checkpoint_state(ckpt_dir)
         if kept is not None:
             model = keras.saving.load_model(ckpt_dir / "last.keras", safe_mode=True)
+            if model.prior_components:
+                model.fit_prior(train.images, seed=cfg.seed)
             metadata["training_status"] = f"stopped: non-finite loss at epoch {epoch}"
             _write_outputs(model, out_dir, val, dict(kept["history"]), metadata)
             where = (
@@ -392,6 +404,8 @@ def fit_letter(
             f"{where}. Try a lower learning rate (now {cfg.learning_rate}) or a smaller image size."
         )
 
+    if model.prior_components:
+        model.fit_prior(train.images, seed=cfg.seed)
     metadata["training_status"] = "interrupted" if interrupted else "complete"
     metadata["epochs_completed"] = epochs_done
     metadata["images_per_second"] = round(ips, 1)

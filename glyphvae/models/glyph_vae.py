@@ -25,89 +25,18 @@ from typing import Any
 
 import keras
 import numpy as np
-from keras import layers, ops
+from keras import ops
 
 from glyphvae.data.preprocess import validate_image_size
 from glyphvae.models.architecture import default_architecture
+from glyphvae.models.latent_prior import DiagonalGMM, fit_diagonal_gmm
 from glyphvae.models.losses import gaussian_nll, kl_per_dim, soft_clamp
+from glyphvae.models.networks import build_decoder, build_discriminator, build_encoder
 
 __all__ = ["GlyphVAE"]
 
 LOGVAR_RANGE = (-10.0, 4.0)
 SIGMA_MODES = ("learned", "optimal", "fixed")
-
-
-def _norm(channels: int, name: str) -> layers.Layer:
-    return layers.GroupNormalization(groups=math.gcd(8, channels), epsilon=1e-5, name=name)
-
-
-def _res_block(h: Any, channels: int, name: str) -> Any:
-    """Pre-activation residual block; the second convolution starts at zero (identity block)."""
-    skip = h
-    if h.shape[-1] != channels:
-        skip = layers.Conv2D(channels, 1, name=f"{name}_skip")(h)
-    y = layers.Activation("silu", name=f"{name}_act1")(_norm(int(h.shape[-1]), f"{name}_norm1")(h))
-    y = layers.Conv2D(channels, 3, padding="same", name=f"{name}_conv1")(y)
-    y = layers.Activation("silu", name=f"{name}_act2")(_norm(channels, f"{name}_norm2")(y))
-    y = layers.Conv2D(
-        channels, 3, padding="same", kernel_initializer="zeros", name=f"{name}_conv2"
-    )(y)
-    return layers.Add(name=f"{name}_add")([skip, y])
-
-
-def _build_encoder(
-    image_size: int, latent_dim: int, channels: Sequence[int], res_blocks: Sequence[int]
-) -> keras.Model:
-    """Stem at full size, then per level: a strided 4x4 convolution and residual blocks."""
-    x_in = keras.Input((image_size, image_size, 3), name="image")
-    h = layers.Rescaling(2.0, offset=-1.0, name="to_signed")(x_in)
-    h = layers.Conv2D(channels[0], 3, padding="same", name="stem")(h)
-    for k, (c, n_res) in enumerate(zip(channels, res_blocks, strict=True)):
-        if k > 0:
-            h = layers.Activation("silu", name=f"down{k}_act")(
-                _norm(int(h.shape[-1]), f"down{k}_norm")(h)
-            )
-        h = layers.Conv2D(c, 4, strides=2, padding="same", name=f"down{k}_conv")(h)
-        for j in range(n_res):
-            h = _res_block(h, c, name=f"down{k}_res{j}")
-    h = layers.Activation("silu", name="head_act")(_norm(channels[-1], "head_norm")(h))
-    h = layers.Flatten(name="flatten")(h)
-    z_mean = layers.Dense(latent_dim, name="z_mean")(h)
-    z_log_var = layers.Dense(latent_dim, kernel_initializer="zeros", name="z_log_var")(h)
-    return keras.Model(x_in, [z_mean, z_log_var], name="encoder")
-
-
-def _build_decoder(
-    image_size: int,
-    latent_dim: int,
-    channels: Sequence[int],
-    res_blocks: Sequence[int],
-    mean_color: Sequence[float] | None,
-) -> keras.Model:
-    """The encoder mirrored: per level residual blocks, nearest upsampling, 3x3 convolution."""
-    s0 = image_size // 2 ** len(channels)
-    z_in = keras.Input((latent_dim,), name="z")
-    h = layers.Dense(s0 * s0 * channels[-1], name="project")(z_in)
-    h = layers.Reshape((s0, s0, channels[-1]), name="unflatten")(h)
-    for k in reversed(range(len(channels))):
-        for j in range(res_blocks[k]):
-            h = _res_block(h, channels[k], name=f"up{k}_res{j}")
-        h = layers.Activation("silu", name=f"up{k}_act")(_norm(int(h.shape[-1]), f"up{k}_norm")(h))
-        h = layers.UpSampling2D(2, interpolation="nearest", name=f"up{k}_resize")(h)
-        h = layers.Conv2D(channels[max(k - 1, 0)], 3, padding="same", name=f"up{k}_conv")(h)
-    h = layers.Activation("silu", name="out_act")(_norm(channels[0], "out_norm")(h))
-    color = np.clip(np.asarray(mean_color if mean_color is not None else [0.5] * 3), 0.02, 0.98)
-    bias = np.log(color / (1.0 - color)).astype("float32").tolist()
-    logits = layers.Conv2D(
-        3,
-        3,
-        padding="same",
-        bias_initializer=keras.initializers.Constant(bias),
-        dtype="float32",
-        name="to_rgb",
-    )(h)
-    out = layers.Activation("sigmoid", dtype="float32", name="rgb")(logits)
-    return keras.Model(z_in, out, name="decoder")
 
 
 @keras.saving.register_keras_serializable(package="glyphvae")
@@ -138,6 +67,12 @@ class GlyphVAE(keras.Model):
         min_sigma: Lower bound of the noise scale; keeps the reconstruction term finite.
         mean_color: RGB mean of the training crops in ``[0, 1]``; the output bias starts
             there so that early samples already have the right paper colour.
+        prior_components: Components of the Gaussian-mixture prior fitted to the training
+            codes after training (:meth:`fit_prior`); ``0`` samples a standard normal.
+        adversarial_weight: Weight of a patch-adversarial term (a small critic judges
+            reconstructions and samples against real crops); sharper texture, slower
+            training. ``0`` turns it off.
+        adversarial_start_steps: Optimizer step at which the adversarial term starts.
         letter: Canonical name of the letter this model draws (metadata, optional).
         seed: Seed of the reparameterisation noise during training.
         **kwargs: Passed to ``keras.Model`` (``name``, ``dtype``, ...).
@@ -160,6 +95,9 @@ class GlyphVAE(keras.Model):
         sigma: float = 0.1,
         min_sigma: float = 0.01,
         mean_color: Sequence[float] | None = None,
+        prior_components: int = 0,
+        adversarial_weight: float = 0.0,
+        adversarial_start_steps: int = 0,
         letter: str | None = None,
         seed: int | None = None,
         **kwargs: Any,
@@ -199,11 +137,17 @@ class GlyphVAE(keras.Model):
                 f"Expected 0 < min_sigma <= sigma <= 1. Received min_sigma={min_sigma}, "
                 f"sigma={sigma}"
             )
-        if kl_weight < 0 or kl_warmup_steps < 0 or free_bits < 0:
-            raise ValueError(
-                "Expected non-negative `kl_weight`, `kl_warmup_steps` and `free_bits`. Received "
-                f"{kl_weight}, {kl_warmup_steps}, {free_bits}"
-            )
+        non_negative = {
+            "kl_weight": kl_weight,
+            "kl_warmup_steps": kl_warmup_steps,
+            "free_bits": free_bits,
+            "prior_components": prior_components,
+            "adversarial_weight": adversarial_weight,
+            "adversarial_start_steps": adversarial_start_steps,
+        }
+        negative = {k: v for k, v in non_negative.items() if not v >= 0}
+        if negative:
+            raise ValueError(f"Expected non-negative values. Received {negative}")
         if mean_color is not None:
             mean_color = [float(v) for v in mean_color]
             if len(mean_color) != 3 or not all(0.0 <= v <= 1.0 for v in mean_color):
@@ -222,11 +166,14 @@ class GlyphVAE(keras.Model):
         self.sigma = float(sigma)
         self.min_sigma = float(min_sigma)
         self.mean_color = mean_color
+        self.prior_components = int(prior_components)
+        self.adversarial_weight = float(adversarial_weight)
+        self.adversarial_start_steps = int(adversarial_start_steps)
         self.letter = letter
         self.seed = seed
 
-        self.encoder = _build_encoder(image_size, self.latent_dim, channels, self.res_blocks)
-        self.decoder = _build_decoder(
+        self.encoder = build_encoder(image_size, self.latent_dim, channels, self.res_blocks)
+        self.decoder = build_decoder(
             image_size, self.latent_dim, channels, self.res_blocks, mean_color
         )
         self.log_sigma = self.add_weight(
@@ -240,6 +187,15 @@ class GlyphVAE(keras.Model):
         self.recon_tracker = keras.metrics.Mean(name="mse")
         self.kl_tracker = keras.metrics.Mean(name="kl")
         self.sigma_tracker = keras.metrics.Mean(name="sigma")
+        if self.prior_components:
+            k, d = self.prior_components, self.latent_dim
+            self.prior_weights = self.add_weight((k,), "zeros", trainable=False, name="prior_w")
+            self.prior_means = self.add_weight((k, d), "zeros", trainable=False, name="prior_mu")
+            self.prior_vars = self.add_weight((k, d), "ones", trainable=False, name="prior_var")
+        if self.adversarial_weight:
+            self.discriminator = build_discriminator(image_size)
+            self.d_tracker = keras.metrics.Mean(name="d_loss")
+            self.g_tracker = keras.metrics.Mean(name="g_adv")
         self.built = True
 
     # ------------------------------------------------------------------ Keras plumbing
@@ -291,10 +247,35 @@ class GlyphVAE(keras.Model):
             kl_term = ops.mean(kl)
         dims = float(self.image_size * self.image_size * 3)
         loss = ops.mean(nll) + self.current_kl_weight() * kl_term / dims
+        if self.adversarial_weight and training:
+            loss = loss + self._adversarial_loss(target, recon)
         self.recon_tracker.update_state(mse)
         self.kl_tracker.update_state(kl)
         self.sigma_tracker.update_state(ops.exp(log_sigma))
         return loss
+
+    def _adversarial_loss(self, real: Any, recon: Any) -> Any:
+        """Patch-adversarial term: hinge loss for the critic, -D(fake) for the generator.
+
+        Both players share one loss and one optimizer. The generator's term is written as
+        ``-D(fake) + D(stop_gradient(fake))``: its value is zero and its gradient with
+        respect to the critic's weights cancels exactly, so the critic is trained only by
+        its own hinge loss, while the generator receives ``-dD(fake)/dfake``.
+        Fakes are the reconstructions and as many decoded prior samples.
+        """
+        batch = ops.shape(real)[0]
+        z = keras.random.normal((batch, self.latent_dim), dtype="float32", seed=self.seed_generator)
+        fake = ops.concatenate([recon, ops.cast(self.decoder(z, training=True), "float32")], axis=0)
+        d_real = self.discriminator(real, training=True)
+        d_fake = self.discriminator(fake, training=True)
+        d_fake_fixed = self.discriminator(ops.stop_gradient(fake), training=True)
+        d_loss = ops.mean(ops.relu(1.0 - d_real)) + ops.mean(ops.relu(1.0 + d_fake_fixed))
+        g_adv = -ops.mean(d_fake)
+        g_term = g_adv + ops.mean(d_fake_fixed)
+        on = ops.cast(self.optimizer.iterations >= self.adversarial_start_steps, "float32")
+        self.d_tracker.update_state(d_loss)
+        self.g_tracker.update_state(g_adv)
+        return on * (d_loss + self.adversarial_weight * g_term)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -311,6 +292,9 @@ class GlyphVAE(keras.Model):
                 "sigma": self.sigma,
                 "min_sigma": self.min_sigma,
                 "mean_color": self.mean_color,
+                "prior_components": self.prior_components,
+                "adversarial_weight": self.adversarial_weight,
+                "adversarial_start_steps": self.adversarial_start_steps,
                 "letter": self.letter,
                 "seed": self.seed,
             }
@@ -383,15 +367,83 @@ class GlyphVAE(keras.Model):
         out = self.decoder.predict(codes, batch_size=batch_size, verbose=0)
         return np.asarray(out, dtype="float32")
 
+    @property
+    def prior_fitted(self) -> bool:
+        """Whether a mixture prior has been fitted with :meth:`fit_prior`."""
+        return bool(self.prior_components) and float(np.sum(self.prior_weights.numpy())) > 0
+
+    def latent_prior(self) -> DiagonalGMM | None:
+        """The fitted mixture prior, or ``None`` (then samples come from a standard normal)."""
+        if not self.prior_fitted:
+            return None
+        return DiagonalGMM(
+            weights=np.asarray(self.prior_weights.numpy(), np.float64),
+            means=np.asarray(self.prior_means.numpy(), np.float64),
+            variances=np.asarray(self.prior_vars.numpy(), np.float64),
+        )
+
+    def fit_prior(self, images: Any, draws: int = 10, seed: int = 0) -> DiagonalGMM:
+        """Fit the mixture prior to the latent codes of ``images`` (the training crops).
+
+        Args:
+            images: Training crops ``(n, s, s, 3)``.
+            draws: Posterior samples per image (the aggregate posterior is a mixture of the
+                per-image posteriors; sampling them, not only their means, keeps its spread).
+            seed: Seed of the draws and of the mixture fit.
+
+        Returns:
+            The fitted mixture (also stored in the model's weights, so it is saved with them).
+
+        Raises:
+            ValueError: If the model was built with ``prior_components=0``.
+        """
+        if not self.prior_components:
+            raise ValueError(
+                "Expected a model built with prior_components > 0 to fit a mixture prior. "
+                "Received prior_components=0"
+            )
+        mean, log_var = self.encode(images)
+        rng = np.random.default_rng(seed)
+        eps = rng.standard_normal((draws, *mean.shape))
+        codes = (mean[None] + np.exp(0.5 * log_var)[None] * eps).reshape(-1, self.latent_dim)
+        gmm = fit_diagonal_gmm(codes, self.prior_components, seed=seed)
+        k = len(gmm.weights)  # fewer than prior_components if there were few codes
+        pad = self.prior_components - k
+        self.prior_weights.assign(np.pad(gmm.weights, (0, pad)).astype("float32"))
+        self.prior_means.assign(np.pad(gmm.means, ((0, pad), (0, 0))).astype("float32"))
+        self.prior_vars.assign(
+            np.pad(gmm.variances, ((0, pad), (0, 0)), constant_values=1.0).astype("float32")
+        )
+        return gmm
+
     def sample_latents(
-        self, n: int, seed: int | np.random.Generator | None = None, temperature: float = 1.0
+        self,
+        n: int,
+        seed: int | np.random.Generator | None = None,
+        temperature: float = 1.0,
+        prior: str = "auto",
     ) -> np.ndarray:
-        """Draw ``n`` latent codes from the prior, scaled by ``temperature``."""
+        """Draw ``n`` latent codes from the prior, scaled by ``temperature``.
+
+        Args:
+            n: Number of codes.
+            seed: Seed or ``numpy`` Generator.
+            temperature: Scale of the standard deviations.
+            prior: ``"auto"`` (the fitted mixture if there is one, else a standard normal),
+                ``"mixture"`` or ``"standard"``.
+        """
         if n < 0:
             raise ValueError(f"Expected `n` >= 0. Received: {n}")
         if temperature < 0:
             raise ValueError(f"Expected `temperature` >= 0. Received: {temperature}")
+        if prior not in ("auto", "mixture", "standard"):
+            raise ValueError(f"Expected prior 'auto', 'mixture' or 'standard'. Received {prior!r}")
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        gmm = self.latent_prior() if prior != "standard" else None
+        if prior == "mixture" and gmm is None:
+            raise ValueError("Expected a fitted mixture prior (call fit_prior). Received none")
+        if gmm is not None:
+            return gmm.sample(n, rng, temperature)
         return (rng.standard_normal((n, self.latent_dim)) * temperature).astype("float32")
 
     def generate(
@@ -400,6 +452,7 @@ class GlyphVAE(keras.Model):
         seed: int | np.random.Generator | None = None,
         temperature: float = 1.0,
         batch_size: int = 256,
+        prior: str = "auto",
     ) -> np.ndarray:
         """Generate ``n`` new glyphs.
 
@@ -408,11 +461,13 @@ class GlyphVAE(keras.Model):
             seed: Seed (or a ``numpy`` Generator); the same seed gives the same glyphs.
             temperature: Scale of the prior samples; below 1 trades variety for typicality.
             batch_size: Codes decoded per forward pass.
+            prior: ``"auto"``, ``"mixture"`` or ``"standard"`` (see :meth:`sample_latents`).
 
         Returns:
             ``float32`` RGB array ``(n, image_size, image_size, 3)`` in ``[0, 1]``.
         """
-        return self.decode(self.sample_latents(n, seed, temperature), batch_size=batch_size)
+        codes = self.sample_latents(n, seed, temperature, prior=prior)
+        return self.decode(codes, batch_size=batch_size)
 
     def reconstruct(self, images: Any, batch_size: int = 256) -> np.ndarray:
         """Encode images to their posterior means and decode them again."""

@@ -1,0 +1,195 @@
+"""``glyphvae fit`` and ``glyphvae fit-classifier``: the training commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from glyphvae.training import TrainConfig
+
+_DEFAULTS = TrainConfig()
+
+
+@click.command()
+@click.option("--letter", required=True, help="Letter to train: epsilon, Epsilon, ε, E ...")
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Dataset folder (<data>/<letter>/*.jpg). Default: $GLYPHVAE_DATA.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Output folder.  [default: runs/<letter>]",
+)
+@click.option(
+    "--image-size",
+    type=click.IntRange(32, 256),
+    default=_DEFAULTS.image_size,
+    show_default=True,
+    help="Crop side in pixels (multiple of 16).",
+)
+@click.option(
+    "--latent-dim", type=click.IntRange(1, 1024), default=_DEFAULTS.latent_dim, show_default=True
+)
+@click.option("--epochs", type=click.IntRange(1), default=_DEFAULTS.epochs, show_default=True)
+@click.option(
+    "--batch-size", type=click.IntRange(1), default=_DEFAULTS.batch_size, show_default=True
+)
+@click.option(
+    "--learning-rate",
+    type=click.FloatRange(0, min_open=True),
+    default=_DEFAULTS.learning_rate,
+    show_default=True,
+)
+@click.option(
+    "--kl-weight",
+    type=click.FloatRange(0),
+    default=_DEFAULTS.kl_weight,
+    show_default=True,
+    help="Beta: weight of the KL term.",
+)
+@click.option(
+    "--kl-warmup-epochs",
+    type=click.IntRange(0),
+    default=_DEFAULTS.kl_warmup_epochs,
+    show_default=True,
+)
+@click.option(
+    "--val-fraction",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=_DEFAULTS.val_fraction,
+    show_default=True,
+    help="Share held out for validation (by papyrus when known).",
+)
+@click.option(
+    "--min-side",
+    type=click.IntRange(0),
+    default=_DEFAULTS.min_side,
+    show_default=True,
+    help="Drop crops whose shorter side is smaller (pixels).",
+)
+@click.option("--seed", type=int, default=_DEFAULTS.seed, show_default=True)
+@click.option(
+    "--sample-every",
+    type=click.IntRange(0),
+    default=_DEFAULTS.sample_every,
+    show_default=True,
+    help="Write a sample grid every N epochs (0: only at the end).",
+)
+@click.option("--no-augment", is_flag=True, help="Disable the random affine jitter.")
+@click.option("--mixed-precision", is_flag=True, help="Train in mixed_float16 (GPU only).")
+@click.option("--resume", is_flag=True, help="Continue from the checkpoint in --out.")
+@click.option("--overwrite", is_flag=True, help="Replace an earlier run in --out.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def fit(
+    letter: str,
+    data: Path | None,
+    out: Path | None,
+    image_size: int,
+    latent_dim: int,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    kl_weight: float,
+    kl_warmup_epochs: int,
+    val_fraction: float,
+    min_side: int,
+    seed: int,
+    sample_every: int,
+    no_augment: bool,
+    mixed_precision: bool,
+    resume: bool,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
+    """Train a VAE on the crops of one letter (uses the GPU when present)."""
+    from glyphvae.data.pipeline import AugmentConfig
+    from glyphvae.training import fit_letter
+
+    config = TrainConfig(
+        image_size=image_size,
+        latent_dim=latent_dim,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        kl_weight=kl_weight,
+        kl_warmup_epochs=kl_warmup_epochs,
+        val_fraction=val_fraction,
+        min_side=min_side,
+        seed=seed,
+        sample_every=sample_every,
+        augment=AugmentConfig.none() if no_augment else AugmentConfig(),
+        mixed_precision=mixed_precision,
+    )
+    fit_letter(
+        letter,
+        data=data,
+        out=out,
+        config=config,
+        resume=resume,
+        overwrite=overwrite,
+        verbose=0 if quiet else 1,
+    )
+
+
+@click.command("fit-classifier")
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Letter tree of all letters. Default: $GLYPHVAE_DATA.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("runs/classifier"),
+    show_default=True,
+)
+@click.option("--epochs", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--image-size", type=click.IntRange(8), default=32, show_default=True)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Must match the letter models' --seed so that the same papyri are held out.",
+)
+@click.option(
+    "--val-fraction",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=_DEFAULTS.val_fraction,
+    show_default=True,
+)
+@click.option("--quiet", is_flag=True, help="No progress output.")
+def fit_classifier_command(
+    data: Path | None,
+    out: Path,
+    epochs: int,
+    image_size: int,
+    seed: int,
+    val_fraction: float,
+    quiet: bool,
+) -> None:
+    """Train the 24-letter classifier that `glyphvae evaluate` uses as its judge."""
+    from glyphvae.classifier import fit_classifier
+
+    _, report = fit_classifier(
+        data,
+        out,
+        image_size=image_size,
+        epochs=epochs,
+        seed=seed,
+        val_fraction=val_fraction,
+        verbose=0 if quiet else 1,
+    )
+    click.echo(
+        f"Held-out accuracy {report['heldout_accuracy']:.1%} on {report['n_heldout']} crops "
+        f"of {len(report['data']['split']['val_groups'])} papyri; classifier written to {out}"
+    )
+
+
+COMMANDS = [fit, fit_classifier_command]
