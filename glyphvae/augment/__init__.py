@@ -1,0 +1,1 @@
+"""Injecting synthetic glyphs into OCR training data (albumentations and tf.data adapters)."""
