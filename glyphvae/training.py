@@ -32,7 +32,7 @@ from glyphvae.datasets import describe_data, resolve_data_dir
 from glyphvae.files import atomic_write_json
 from glyphvae.letters import resolve_letter
 
-__all__ = ["FitResult", "NonFiniteLossError", "TrainConfig", "fit_letter"]
+__all__ = ["FitResult", "NonFiniteLossError", "TrainConfig", "fit_letter", "train_vae"]
 
 logger = logging.getLogger("glyphvae")
 
@@ -202,6 +202,20 @@ def _build_model(
     return model
 
 
+def _load_checkpoint(ckpt_dir: Path) -> Any:
+    """Load ``last.keras`` (model and optimizer state) in Keras safe mode."""
+    import keras
+
+    from glyphvae.callbacks import CHECKPOINT_MODEL
+    from glyphvae.models import GlyphVAE  # registers the class with Keras
+
+    return keras.saving.load_model(
+        ckpt_dir / CHECKPOINT_MODEL,
+        custom_objects={"glyphvae>GlyphVAE": GlyphVAE},
+        safe_mode=True,
+    )
+
+
 def _write_outputs(
     model: Any, out: Path, val: GlyphSet, history: dict[str, list[float]], metadata: dict[str, Any]
 ) -> None:
@@ -332,7 +346,7 @@ def fit_letter(
                 UserWarning,
                 stacklevel=2,
             )
-        model = keras.saving.load_model(ckpt_dir / "last.keras", safe_mode=True)
+        model = _load_checkpoint(ckpt_dir)
         initial_epoch = int(state["epoch"])
         history: dict[str, list[float]] = {k: list(v) for k, v in state["history"].items()}
         if verbose:
@@ -388,7 +402,7 @@ def fit_letter(
         epoch, batch = guard.failed_at
         kept = read_checkpoint_state(ckpt_dir)
         if kept is not None:
-            model = keras.saving.load_model(ckpt_dir / "last.keras", safe_mode=True)
+            model = _load_checkpoint(ckpt_dir)
             if model.prior_components:
                 model.fit_prior(train.images, seed=cfg.seed)
             metadata["training_status"] = f"stopped: non-finite loss at epoch {epoch}"
@@ -427,3 +441,60 @@ def fit_letter(
         images_per_second=ips,
         train_seconds=seconds,
     )
+
+
+def train_vae(
+    images: np.ndarray,
+    letter: str,
+    config: TrainConfig | None = None,
+    init_from: Any | None = None,
+    min_steps: int = 0,
+    verbose: int = 0,
+    **overrides: Any,
+) -> Any:
+    """Train a :class:`~glyphvae.models.GlyphVAE` on in-memory crops; no files, no split.
+
+    The building block for experiments (e.g. the low-data setting of
+    :mod:`glyphvae.downstream`); :func:`fit_letter` is the full, resumable, file-writing run.
+
+    Args:
+        images: ``uint8`` RGB crops ``(n, s, s, 3)`` with ``s == config.image_size``.
+        letter: The letter (any alias), recorded in the model.
+        config: Training settings (``val_fraction`` and output options are ignored).
+        init_from: A trained model of the same architecture to start from (fine-tuning);
+            its weights are copied, the optimizer starts fresh.
+        min_steps: Train for at least this many optimizer steps (raises the epoch count
+            for small sets).
+        verbose: Keras verbosity.
+        **overrides: Fields of :class:`TrainConfig`.
+
+    Returns:
+        The trained model (mixture prior fitted if ``prior_components > 0``).
+    """
+    import keras
+
+    from glyphvae.data.pipeline import make_dataset
+
+    cfg = replace(config or TrainConfig(), **overrides)
+    name = resolve_letter(letter)
+    arr = np.asarray(images)
+    if arr.ndim != 4 or arr.shape[1:] != (cfg.image_size, cfg.image_size, 3) or not len(arr):
+        raise ValueError(
+            f"Expected uint8 crops (n, {cfg.image_size}, {cfg.image_size}, 3). Received {arr.shape}"
+        )
+    keras.utils.set_random_seed(cfg.seed)
+    steps_per_epoch = math.ceil(len(arr) / cfg.batch_size)
+    epochs = max(cfg.epochs, math.ceil(min_steps / steps_per_epoch))
+    mean_color = [float(v) for v in arr.reshape(-1, 3).mean(axis=0) / 255.0]
+    model = _build_model(cfg, name, mean_color, steps_per_epoch)
+    if init_from is not None:
+        if init_from.get_config()["channels"] != model.get_config()["channels"]:
+            raise ValueError("Expected `init_from` to have the same architecture as `config`.")
+        model.set_weights(init_from.get_weights())
+    ds = make_dataset(
+        arr, batch_size=cfg.batch_size, training=True, seed=cfg.seed, augment=cfg.augment
+    )
+    model.fit(ds, epochs=epochs, shuffle=False, verbose=verbose)
+    if model.prior_components:
+        model.fit_prior(arr, seed=cfg.seed)
+    return model

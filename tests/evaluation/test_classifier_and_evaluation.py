@@ -88,6 +88,25 @@ def test_memorised_copies_are_counted(crop_tree):
     report = evaluate_generator(Copier(), clf, train, held, n=20)
     assert report["memorisation"]["copies"] == 20
     assert report["memorisation"]["median_nn_generated"] == pytest.approx(0.0, abs=1e-6)
+    assert report["memorisation"]["copies_heldout"] == 0
+
+
+def test_blurry_new_glyphs_are_not_copies(crop_tree):
+    import cv2
+
+    train, held = heldout_split(crop_tree, "epsilon", 32, seed=0, val_fraction=0.3)
+    mean = train.images.astype(np.float32).mean(axis=0) / 255.0  # the blurriest "new" glyph
+
+    class Averager:
+        letter = "epsilon"
+        prior_fitted = False
+
+        def generate(self, n, seed=None, temperature=1.0, prior="auto"):
+            return np.stack([cv2.GaussianBlur(mean, (0, 0), 1.0)] * n)
+
+    clf = LetterClassifier(image_size=16, width=4, feature_dim=8)
+    report = evaluate_generator(Averager(), clf, train, held, n=10)
+    assert report["memorisation"]["copies"] == 0
 
 
 def test_heldout_split_needs_enough_crops(tmp_path):

@@ -1,0 +1,325 @@
+"""Downstream gain: does adding generated glyphs make a letter classifier better?
+
+The figure an OCR user cares about. The letter classifier is trained three ways and tested
+on the crops of held-out papyri:
+
+* **real**: the real training crops of all 24 letters;
+* **oversampled**: the same, with the augmented letters' real crops repeated (drawn with
+  replacement) to add as many crops as the synthetic arm adds: what a user does without a
+  generator;
+* **synthetic**: the real crops plus generated glyphs of the augmented letters.
+
+Reported per arm, over several seeds (mean, standard deviation and every value): accuracy and
+F1 of each augmented letter and macro-F1 over all letters. Differences are given per seed
+(paired: same seed, same real crops) and called significant only when the mean paired gain
+exceeds the larger of the two arms' seed-to-seed standard deviations.
+
+The **low-data** setting keeps only ``low_data`` real training crops of each augmented letter
+(a seeded subset), trains that letter's VAE on those crops only, and compares the three arms
+again: the situation of a rare letter, where users need synthesis most.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from glyphvae.data.dataset import GlyphSet
+from glyphvae.letters import LETTER_NAMES, LETTERS, resolve_letter
+
+__all__ = [
+    "ARMS",
+    "DownstreamSetting",
+    "evaluate_downstream",
+    "f1_scores",
+    "format_downstream",
+    "run_setting",
+    "summarise",
+]
+
+ARMS = ("real", "oversampled", "synthetic")
+
+# (letter, seed, train crops of the letter) -> generated uint8 glyphs of that letter
+GlyphSource = Callable[[str, int, np.ndarray, int], np.ndarray]
+
+
+def f1_scores(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
+    """Per-class F1 scores ``(num_classes,)``; classes absent from both get NaN.
+
+    >>> f1_scores(np.array([0, 0, 1]), np.array([0, 1, 1]), 2).round(3).tolist()
+    [0.667, 0.667]
+    """
+    scores = np.full(num_classes, np.nan)
+    for c in range(num_classes):
+        tp = np.sum((y_pred == c) & (y_true == c))
+        fp = np.sum((y_pred == c) & (y_true != c))
+        fn = np.sum((y_pred != c) & (y_true == c))
+        if tp + fp + fn:
+            scores[c] = 2 * tp / (2 * tp + fp + fn)
+    return scores
+
+
+@dataclass(frozen=True)
+class DownstreamSetting:
+    """One experimental setting.
+
+    Attributes:
+        name: ``"full"`` or ``"low-data"`` (a label for the report).
+        letters: Augmented letters.
+        n_synthetic: Crops added per augmented letter in the oversampled and synthetic arms.
+        low_data: Keep only this many real training crops per augmented letter (``None``: all).
+        classifier_epochs: Epochs of each classifier training.
+        classifier_size: Classifier input side.
+        classifier_width: Classifier first-block channels.
+    """
+
+    name: str
+    letters: tuple[str, ...]
+    n_synthetic: int
+    low_data: int | None = None
+    classifier_epochs: int = 12
+    classifier_size: int = 32
+    classifier_width: int = 16
+
+
+def _labels(glyphs: GlyphSet) -> np.ndarray:
+    return np.array([LETTERS[name].index for name in glyphs.letters], dtype=np.int32)
+
+
+def run_setting(
+    setting: DownstreamSetting,
+    train: GlyphSet,
+    heldout: GlyphSet,
+    generate: GlyphSource,
+    seeds: Sequence[int],
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Train and test the three arms for every seed of one setting.
+
+    Args:
+        setting: What to run.
+        train: Real training crops of all letters (held-out papyri excluded).
+        heldout: Real crops of held-out papyri (the test set).
+        generate: ``generate(letter, seed, letter_train_images, n) -> uint8 glyphs``; in the
+            low-data setting it receives only the kept crops, and must train its model on them.
+        seeds: Seeds; each seed draws its own low-data subset, synthetic glyphs and
+            classifier initialisation, shared by the three arms.
+        progress: Called with a short message before each training.
+
+    Returns:
+        Raw per-seed results: ``{"arms": {arm: [per-seed dict]}, ...}``.
+    """
+    from glyphvae.classifier import train_classifier
+
+    letters = tuple(resolve_letter(x) for x in setting.letters)
+    y_train, y_test = _labels(train), _labels(heldout)
+    results: dict[str, list[dict[str, Any]]] = {arm: [] for arm in ARMS}
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        keep = np.ones(len(train), dtype=bool)
+        extra_synth: list[np.ndarray] = []
+        extra_over: list[np.ndarray] = []
+        extra_labels: list[np.ndarray] = []
+        for letter in letters:
+            idx = np.flatnonzero(y_train == LETTERS[letter].index)
+            if setting.low_data is not None and len(idx) > setting.low_data:
+                drop = rng.choice(idx, len(idx) - setting.low_data, replace=False)
+                keep[drop] = False
+                idx = np.setdiff1d(idx, drop)
+            if progress:
+                progress(f"{setting.name}: seed {seed}: generating {setting.n_synthetic} {letter}")
+            synth = generate(letter, seed, train.images[idx], setting.n_synthetic)
+            extra_synth.append(np.asarray(synth, dtype=np.uint8))
+            extra_over.append(train.images[rng.choice(idx, setting.n_synthetic, replace=True)])
+            extra_labels.append(np.full(setting.n_synthetic, LETTERS[letter].index, np.int32))
+        base_x, base_y = train.images[keep], y_train[keep]
+        arms = {
+            "real": (base_x, base_y),
+            "oversampled": (
+                np.concatenate([base_x, *extra_over]),
+                np.concatenate([base_y, *extra_labels]),
+            ),
+            "synthetic": (
+                np.concatenate([base_x, *extra_synth]),
+                np.concatenate([base_y, *extra_labels]),
+            ),
+        }
+        for arm, (x, y) in arms.items():
+            if progress:
+                progress(f"{setting.name}: seed {seed}: classifier on {arm} ({len(x)} crops)")
+            clf = train_classifier(
+                x,
+                y,
+                epochs=setting.classifier_epochs,
+                seed=seed,
+                image_size=setting.classifier_size,
+                width=setting.classifier_width,
+            )
+            pred = clf.predict_proba(heldout.images).argmax(axis=1)
+            f1 = f1_scores(y_test, pred, len(LETTER_NAMES))
+            per_letter = {
+                letter: {
+                    "accuracy": float(
+                        np.mean(pred[y_test == LETTERS[letter].index] == LETTERS[letter].index)
+                    ),
+                    "f1": float(f1[LETTERS[letter].index]),
+                }
+                for letter in letters
+            }
+            results[arm].append(
+                {
+                    "seed": int(seed),
+                    "accuracy": float(np.mean(pred == y_test)),
+                    "macro_f1": float(np.nanmean(f1)),
+                    "letters": per_letter,
+                    "n_train": len(x),
+                }
+            )
+    return {
+        "setting": setting.name,
+        "letters": list(letters),
+        "n_synthetic": setting.n_synthetic,
+        "low_data": setting.low_data,
+        "classifier_epochs": setting.classifier_epochs,
+        "seeds": [int(s) for s in seeds],
+        "n_heldout": len(heldout),
+        "arms": results,
+    }
+
+
+def _stats(values: Sequence[float]) -> dict[str, Any]:
+    arr = np.asarray(values, dtype=np.float64)
+    return {
+        "mean": float(arr.mean()),
+        "std": float(arr.std(ddof=1)) if len(arr) > 1 else 0.0,
+        "values": arr.tolist(),
+    }
+
+
+def summarise(raw: dict[str, Any]) -> dict[str, Any]:
+    """Means, spreads and paired gains of a :func:`run_setting` result."""
+    arms = raw["arms"]
+
+    def per_letter(letter: str, key: str) -> Callable[[dict[str, Any]], float]:
+        return lambda r: float(r["letters"][letter][key])
+
+    metrics: dict[str, Callable[[dict[str, Any]], float]] = {
+        "macro_f1": lambda r: float(r["macro_f1"])
+    }
+    for letter in raw["letters"]:
+        metrics[f"{letter}_accuracy"] = per_letter(letter, "accuracy")
+        metrics[f"{letter}_f1"] = per_letter(letter, "f1")
+    table: dict[str, Any] = {}
+    for metric, get in metrics.items():
+        per_arm = {arm: _stats([get(r) for r in arms[arm]]) for arm in ARMS}
+        gains = {}
+        for other in ("real", "oversampled"):
+            diff = [get(s) - get(o) for s, o in zip(arms["synthetic"], arms[other], strict=True)]
+            spread = max(per_arm["synthetic"]["std"], per_arm[other]["std"])
+            stats = _stats(diff)
+            stats["beyond_spread"] = bool(stats["mean"] > spread) if len(diff) > 1 else False
+            stats["worse_beyond_spread"] = bool(stats["mean"] < -spread) if len(diff) > 1 else False
+            gains[f"synthetic_minus_{other}"] = stats
+        table[metric] = {"arms": per_arm, **gains}
+    return {key: raw[key] for key in raw if key != "arms"} | {"metrics": table}
+
+
+def evaluate_downstream(
+    models: dict[str, Any],
+    data: Any,
+    seeds: Sequence[int] = (0, 1, 2, 3, 4),
+    n_synthetic: int = 400,
+    low_data: int | None = 50,
+    classifier_epochs: int = 12,
+    train_configs: dict[str, Any] | None = None,
+    split_seed: int = 0,
+    val_fraction: float = 0.15,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Run the full-data and the low-data settings for the letters of ``models``.
+
+    Args:
+        models: Letter name -> trained :class:`~glyphvae.models.GlyphVAE` (full data).
+        data: Dataset folder with all 24 letters.
+        seeds: Seeds of the repeated runs.
+        n_synthetic: Glyphs added per augmented letter.
+        low_data: Real crops kept per augmented letter in the low-data setting (``None``
+            skips that setting).
+        classifier_epochs: Epochs per classifier training.
+        train_configs: Letter -> :class:`~glyphvae.training.TrainConfig` for the low-data
+            VAEs (default: the config each model was trained with, if known, else defaults).
+        split_seed: Seed of the papyrus split (must match the models').
+        val_fraction: Share of papyri held out.
+        progress: Called with a message before each step.
+
+    Returns:
+        ``{"full": summary, "low_data": summary}`` (see :func:`summarise`).
+    """
+    from glyphvae.data.dataset import load_glyphs
+    from glyphvae.data.io import to_uint8
+    from glyphvae.training import TrainConfig, train_vae
+
+    letters = tuple(resolve_letter(x) for x in models)
+    sizes = {m.image_size for m in models.values()}
+    if len(sizes) != 1:
+        raise ValueError(f"Expected models of one image size. Received sizes {sorted(sizes)}")
+    image_size = sizes.pop()
+    glyphs = load_glyphs(data, None, image_size=image_size, progress=False)
+    train, heldout = glyphs.split(val_fraction, seed=split_seed)
+    configs = train_configs or {}
+
+    def full_source(letter: str, seed: int, _images: np.ndarray, n: int) -> np.ndarray:
+        return to_uint8(models[letter].generate(n, seed=seed))
+
+    def low_source(letter: str, seed: int, images: np.ndarray, n: int) -> np.ndarray:
+        base = configs.get(letter) or TrainConfig(image_size=image_size)
+        n_full = int(np.sum(_labels(train) == LETTERS[letter].index))
+        full_steps = base.epochs * int(np.ceil(n_full / base.batch_size))
+        model = train_vae(images, letter, config=base, seed=seed, min_steps=full_steps)
+        return to_uint8(model.generate(n, seed=seed))
+
+    out: dict[str, Any] = {}
+    full = DownstreamSetting("full", letters, n_synthetic, None, classifier_epochs)
+    out["full"] = summarise(run_setting(full, train, heldout, full_source, seeds, progress))
+    if low_data is not None:
+        low = DownstreamSetting("low-data", letters, n_synthetic, low_data, classifier_epochs)
+        out["low_data"] = summarise(run_setting(low, train, heldout, low_source, seeds, progress))
+    return out
+
+
+def format_downstream(result: dict[str, Any]) -> str:
+    """A readable table of :func:`evaluate_downstream` results."""
+    lines = []
+    for key, summary in result.items():
+        setting = summary
+        head = (
+            f"{key}: letters {', '.join(setting['letters'])}; "
+            f"+{setting['n_synthetic']} per letter; {len(setting['seeds'])} seeds; "
+            f"{setting['n_heldout']} held-out crops"
+            + (f"; {setting['low_data']} real crops kept" if setting.get("low_data") else "")
+        )
+        lines += [head, "-" * len(head)]
+        lines.append(
+            f"{'metric':<18} {'real':>13} {'oversampled':>13} {'synthetic':>13}  "
+            "synthetic - real   synthetic - oversampled"
+        )
+        for metric, row in setting["metrics"].items():
+            cells = [f"{row['arms'][a]['mean']:.3f}±{row['arms'][a]['std']:.3f}" for a in ARMS]
+            gains = []
+            for other in ("real", "oversampled"):
+                g = row[f"synthetic_minus_{other}"]
+                verdict = (
+                    "better"
+                    if g["beyond_spread"]
+                    else "worse"
+                    if g["worse_beyond_spread"]
+                    else "within spread"
+                )
+                gains.append(f"{g['mean']:+.3f} ({verdict})")
+            row_cells = " ".join(f"{c:>13}" for c in cells)
+            lines.append(f"{metric:<18} {row_cells}  {gains[0]:<18} {gains[1]}")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+
+from glyphvae.data.dataset import GlyphSet
+from glyphvae.downstream import (
+    ARMS,
+    DownstreamSetting,
+    f1_scores,
+    format_downstream,
+    run_setting,
+    summarise,
+)
+
+
+def test_f1_scores():
+    y = np.array([0, 0, 1, 1, 2])
+    p = np.array([0, 1, 1, 1, 0])
+    f1 = f1_scores(y, p, 4)
+    assert f1[0] == pytest.approx(0.5)
+    assert f1[1] == pytest.approx(0.8)
+    assert f1[2] == 0.0
+    assert np.isnan(f1[3])
+
+
+def _set(n_per, seed):
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    images, letters, groups = [], [], []
+    for name in ("iota", "omicron"):
+        for i in range(n_per):
+            img = np.full((32, 32, 3), (0.8, 0.65, 0.45), np.float32)
+            if name == "omicron":
+                cv2.circle(img, (16, 16), 8, (0.1, 0.1, 0.1), 3)
+            else:
+                cv2.line(img, (16, 5), (16, 27), (0.1, 0.1, 0.1), 3)
+            img += rng.normal(0, 0.03, img.shape).astype(np.float32)
+            images.append((np.clip(img, 0, 1) * 255).astype(np.uint8))
+            letters.append(name)
+            groups.append(str(i % 4))
+    return GlyphSet(np.stack(images), letters, groups, [""] * len(letters))
+
+
+def test_run_setting_trains_three_arms_and_summarises():
+    train, held = _set(20, 0), _set(6, 1)
+    calls = []
+
+    def generate(letter, seed, images, n):
+        calls.append((letter, seed, len(images), n))
+        return images[np.arange(n) % len(images)]  # a stand-in generator: recycled crops
+
+    setting = DownstreamSetting(
+        "low-data",
+        ("omicron",),
+        8,
+        low_data=5,
+        classifier_epochs=2,
+        classifier_size=16,
+        classifier_width=4,
+    )
+    raw = run_setting(setting, train, held, generate, seeds=[0, 1])
+    assert calls == [("omicron", 0, 5, 8), ("omicron", 1, 5, 8)]  # the generator saw 5 crops only
+    for arm in ARMS:
+        assert len(raw["arms"][arm]) == 2
+    real_n = raw["arms"]["real"][0]["n_train"]
+    assert real_n == 20 + 5  # iota all, omicron cut to 5
+    assert raw["arms"]["synthetic"][0]["n_train"] == real_n + 8
+    assert raw["arms"]["oversampled"][0]["n_train"] == real_n + 8
+    summary = summarise(raw)
+    row = summary["metrics"]["omicron_f1"]
+    assert set(row["arms"]) == set(ARMS)
+    assert len(row["synthetic_minus_real"]["values"]) == 2
+    text = format_downstream({"low_data": summary})
+    assert "omicron_accuracy" in text and "macro_f1" in text
