@@ -90,11 +90,18 @@ def build_decoder(
     return keras.Model(z_in, out, name="decoder")
 
 
+DISCRIMINATOR_OUTPUT_SCALE = 0.02
+
+
 def build_discriminator(image_size: int, channels: Sequence[int] = (32, 64, 128)) -> keras.Model:
     """A PatchGAN critic: one real/fake logit per overlapping patch (~1/2 of the glyph wide).
 
     Strided 4x4 convolutions with leaky ReLU and group normalisation, then a 3x3
-    convolution to one logit per position, in float32.
+    convolution to one logit per position, in float32, scaled by
+    :data:`DISCRIMINATOR_OUTPUT_SCALE`. The critic shares the VAE's Adam optimizer, whose
+    steps do not depend on the loss scale; the output scale is what slows the critic down
+    (at the VAE's learning rate an unscaled critic oscillated and never separated real
+    from reconstructed crops).
     """
     x_in = keras.Input((image_size, image_size, 3), name="image")
     h = layers.Rescaling(2.0, offset=-1.0, name="to_signed")(x_in)
@@ -104,4 +111,5 @@ def build_discriminator(image_size: int, channels: Sequence[int] = (32, 64, 128)
             h = _norm(c, f"d{k}_norm")(h)
         h = layers.LeakyReLU(0.2, name=f"d{k}_act")(h)
     logits = layers.Conv2D(1, 3, padding="same", dtype="float32", name="patch_logits")(h)
+    logits = layers.Rescaling(DISCRIMINATOR_OUTPUT_SCALE, dtype="float32", name="logit_scale")(logits)
     return keras.Model(x_in, logits, name="discriminator")
