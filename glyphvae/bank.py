@@ -66,7 +66,8 @@ class GlyphBank:
         arr = np.asarray(images)
         if arr.ndim != 4 or arr.shape[-1] != 3 or arr.shape[1] != arr.shape[2] or not len(arr):
             raise ValueError(
-                f"Expected a non-empty batch of square RGB glyphs (n, s, s, 3). Received {arr.shape}"
+                "Expected a non-empty batch of square RGB glyphs (n, s, s, 3). "
+                f"Received {arr.shape}"
             )
         if arr.dtype != np.uint8:
             arr = to_uint8(arr)
@@ -76,7 +77,8 @@ class GlyphBank:
         if need > max_bytes:
             raise MemoryError(
                 f"Expected a bank within max_bytes={max_bytes:,}. Received {len(arr)} glyphs of "
-                f"{arr.shape[1]} px needing about {need:,} bytes; use fewer glyphs or raise max_bytes."
+                f"{arr.shape[1]} px needing about {need:,} bytes; use fewer glyphs or raise "
+                "max_bytes."
             )
         self.images = arr
         self.letters = np.asarray([resolve_letter(x) for x in letters])
@@ -85,7 +87,8 @@ class GlyphBank:
         mattes = np.asarray(mattes)
         if mattes.shape != arr.shape[:3] or mattes.dtype != np.uint8:
             raise ValueError(
-                f"Expected uint8 mattes of shape {arr.shape[:3]}. Received {mattes.dtype} {mattes.shape}"
+                f"Expected uint8 mattes of shape {arr.shape[:3]}. "
+                f"Received {mattes.dtype} {mattes.shape}"
             )
         self.mattes = mattes
         self.metadata = dict(metadata or {})

@@ -23,12 +23,11 @@ runs in data-loader worker processes. For multi-process loading, save a bank onc
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import numpy as np
 from albumentations.core.transforms_interface import BaseTransformInitSchema, DualTransform
 from pydantic import Field, model_validator
-from typing_extensions import Self
 
 from glyphvae.augment.boxes import convert_boxes, estimate_letter_height
 from glyphvae.augment.functional import apply_pastes, plan_pastes, replace_with_glyph
@@ -43,8 +42,8 @@ CROP_OVER_INK = 1.25
 class _Layers(Sequence[np.ndarray]):
     """Paste layers of a few bank glyphs, looked up (and cached by the bank) lazily."""
 
-    def __init__(self, bank: GlyphBank, indices: Sequence[int]) -> None:
-        self.bank, self.indices = bank, list(indices)
+    def __init__(self, bank: GlyphBank, indices: Sequence[int] | np.ndarray) -> None:
+        self.bank, self.indices = bank, [int(i) for i in indices]
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -111,7 +110,8 @@ class GlyphSynthesizer(DualTransform):
             lo_h, hi_h = self.letter_height_range
             if not 0 < lo_h <= hi_h <= 1:
                 raise ValueError(
-                    f"Expected letter_height_range within (0, 1]. Received {self.letter_height_range}"
+                    "Expected letter_height_range within (0, 1]. "
+                    f"Received {self.letter_height_range}"
                 )
             if not 0 < self.scale_range[0] <= self.scale_range[1]:
                 raise ValueError(
@@ -143,12 +143,12 @@ class GlyphSynthesizer(DualTransform):
         self.glyphs_per_letter = glyphs_per_letter
         self.bank_seed = bank_seed
         self.mode = mode
-        self.count_range = tuple(count_range)
-        self.letter_height_range = tuple(letter_height_range)
-        self.scale_range = tuple(scale_range)
+        self.count_range = (int(count_range[0]), int(count_range[1]))
+        self.letter_height_range = (float(letter_height_range[0]), float(letter_height_range[1]))
+        self.scale_range = (float(scale_range[0]), float(scale_range[1]))
         self.max_iou = max_iou
-        self.rotation_range = tuple(rotation_range)
-        self.shear_range = tuple(shear_range)
+        self.rotation_range = (float(rotation_range[0]), float(rotation_range[1]))
+        self.shear_range = (float(shear_range[0]), float(shear_range[1]))
         self.ink_jitter = ink_jitter
         self.fill = fill
         self.label_map = None if label_map is None else dict(label_map)
