@@ -111,5 +111,7 @@ def build_discriminator(image_size: int, channels: Sequence[int] = (32, 64, 128)
             h = _norm(c, f"d{k}_norm")(h)
         h = layers.LeakyReLU(0.2, name=f"d{k}_act")(h)
     logits = layers.Conv2D(1, 3, padding="same", dtype="float32", name="patch_logits")(h)
-    logits = layers.Rescaling(DISCRIMINATOR_OUTPUT_SCALE, dtype="float32", name="logit_scale")(logits)
+    logits = layers.Rescaling(DISCRIMINATOR_OUTPUT_SCALE, dtype="float32", name="logit_scale")(
+        logits
+    )
     return keras.Model(x_in, logits, name="discriminator")

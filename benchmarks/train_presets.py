@@ -1,0 +1,81 @@
+"""Reproduce the weights shipped in ``glyphvae/weights/`` from the Hell-Char crops, in one command.
+
+Usage:
+    python benchmarks/train_presets.py --data ../shared/data/hellchar [--out runs/presets] [--install]
+
+Trains, with the papyrus split of seed 0 (held-out papyri never seen by any model):
+
+1. the 24-letter classifier (``glyphvae fit-classifier``), the judge of ``glyphvae evaluate``;
+2. the epsilon and alpha VAEs with :data:`PRESET_CONFIG`;
+
+evaluates each VAE against its held-out papyri, writes ``report.json`` next to each model, and
+with ``--install`` copies the three model folders into ``glyphvae/weights/`` (only the model
+files, the report and the sample grid: no checkpoints).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from glyphvae.classifier import LetterClassifier, fit_classifier  # noqa: E402
+from glyphvae.evaluation import evaluate_generator, format_report, heldout_split  # noqa: E402
+from glyphvae.hub import from_pretrained  # noqa: E402
+from glyphvae.saving import read_metadata  # noqa: E402
+from glyphvae.training import TrainConfig, fit_letter  # noqa: E402
+
+PRESET_CONFIG = TrainConfig(image_size=64, epochs=120, prior_components=10)
+"""The training settings of the shipped letter models."""
+
+SHIPPED_FILES = ("config.json", "model.weights.h5", "metadata.json", "report.json", "samples.png")
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "glyphvae" / "weights"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="the Hell-Char crops (all 24 letters)")
+    parser.add_argument("--out", default="runs/presets")
+    parser.add_argument("--letters", nargs="+", default=["epsilon", "alpha"])
+    parser.add_argument("--classifier-epochs", type=int, default=20)
+    parser.add_argument("--install", action="store_true", help="copy into glyphvae/weights/")
+    args = parser.parse_args()
+    out = Path(args.out)
+
+    start = time.perf_counter()
+    clf_dir = out / "classifier"
+    if not (clf_dir / "model.weights.h5").is_file():
+        _, report = fit_classifier(args.data, clf_dir, epochs=args.classifier_epochs, verbose=1)
+        print(f"classifier: held-out accuracy {report['heldout_accuracy']:.3f}", flush=True)
+    classifier = LetterClassifier.from_pretrained(clf_dir)
+    (clf_dir / "report.json").write_text(json.dumps(read_metadata(clf_dir), indent=2))
+
+    for letter in args.letters:
+        model_dir = out / letter
+        if not (model_dir / "model.weights.h5").is_file():
+            fit_letter(letter, data=args.data, out=model_dir, config=PRESET_CONFIG, overwrite=True)
+        model = from_pretrained(model_dir, expected_class="GlyphVAE")
+        train, held = heldout_split(args.data, letter, model.image_size, metadata=read_metadata(model_dir))
+        report = evaluate_generator(model, classifier, train, held, n=500, seed=0)
+        (model_dir / "report.json").write_text(json.dumps(report, indent=2))
+        print(format_report(report), flush=True)
+
+    print(f"done in {time.perf_counter() - start:.0f} s", flush=True)
+    if args.install:
+        for name in ["classifier", *args.letters]:
+            target = WEIGHTS_DIR / name
+            target.mkdir(parents=True, exist_ok=True)
+            for fname in SHIPPED_FILES:
+                src = out / name / fname
+                if src.is_file():
+                    shutil.copy2(src, target / fname)
+            print(f"installed {target}")
+
+
+if __name__ == "__main__":
+    main()
