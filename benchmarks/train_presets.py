@@ -74,6 +74,9 @@ def main() -> None:
                 src = out / name / fname
                 if src.is_file():
                     shutil.copy2(src, target / fname)
+            meta = json.loads((target / "metadata.json").read_text())
+            meta.get("data", {}).pop("path", None)  # no local paths in shipped files
+            (target / "metadata.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False))
             print(f"installed {target}")
 
 
