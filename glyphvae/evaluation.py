@@ -12,7 +12,8 @@ recognised                share of generated glyphs the letter classifier assign
 KID                       kernel inception distance in the classifier's feature space
                           (x 1000; 0 = same distribution)
 precision / recall        improved precision and recall (Kynkäänniemi et al. 2019), k = 3
-sharpness ratio           mean variance of the Laplacian, generated / real held-out
+sharpness ratio           mean variance of the Laplacian, generated / real held-out, next to
+                          real training / real held-out (papyri differ in scan sharpness)
 colour                    mean RGB; CIE76 ΔE of generated vs held-out next to training vs
                           held-out (the natural shift between papyri)
 memorisation              median distance of each generated glyph to its nearest training
@@ -123,6 +124,7 @@ def evaluate_generator(
 
     sharp_gen = float(laplacian_variance(generated).mean())
     sharp_real = float(laplacian_variance(real).mean())
+    sharp_train = float(laplacian_variance(train_images).mean())
 
     lab_gen, lab_held, lab_train = mean_lab(generated), mean_lab(real), mean_lab(train_images)
     de_gen_held = delta_e(lab_gen, lab_held)
@@ -152,7 +154,9 @@ def evaluate_generator(
         "sharpness": {
             "generated": sharp_gen,
             "real_heldout": sharp_real,
+            "real_train": sharp_train,
             "ratio": sharp_gen / sharp_real if sharp_real > 0 else float("nan"),
+            "ratio_train_to_heldout": sharp_train / sharp_real if sharp_real > 0 else float("nan"),
         },
         "colour": {
             "rgb_generated": [float(v) for v in generated.reshape(-1, 3).mean(0)],
@@ -199,7 +203,8 @@ def format_report(report: dict[str, Any]) -> str:
         (
             "sharpness ratio",
             f"{sh['ratio']:.2f}",
-            f"Laplacian var {sh['generated']:.1f} vs real {sh['real_heldout']:.1f}",
+            f"Laplacian var {sh['generated']:.1f} vs real {sh['real_heldout']:.1f} "
+            f"(real training / held-out: {sh.get('ratio_train_to_heldout', float('nan')):.2f})",
         ),
         (
             "colour ΔE gen/held-out",
