@@ -24,13 +24,19 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from glyphvae.classifier import LetterClassifier, fit_classifier  # noqa: E402
-from glyphvae.evaluation import evaluate_generator, format_report, heldout_split  # noqa: E402
-from glyphvae.hub import from_pretrained  # noqa: E402
-from glyphvae.saving import read_metadata  # noqa: E402
-from glyphvae.training import TrainConfig, fit_letter  # noqa: E402
+from glyphvae.classifier import LetterClassifier, fit_classifier
+from glyphvae.evaluation import evaluate_generator, format_report, heldout_split
+from glyphvae.hub import from_pretrained
+from glyphvae.saving import read_metadata
+from glyphvae.training import TrainConfig, fit_letter
 
-PRESET_CONFIG = TrainConfig(image_size=64, epochs=120, prior_components=10)
+PRESET_CONFIG = TrainConfig(
+    image_size=64,
+    epochs=120,
+    prior_components=10,
+    adversarial_weight=1.0,
+    adversarial_start_epochs=10,
+)
 """The training settings of the shipped letter models."""
 
 SHIPPED_FILES = ("config.json", "model.weights.h5", "metadata.json", "report.json", "samples.png")
@@ -60,7 +66,9 @@ def main() -> None:
         if not (model_dir / "model.weights.h5").is_file():
             fit_letter(letter, data=args.data, out=model_dir, config=PRESET_CONFIG, overwrite=True)
         model = from_pretrained(model_dir, expected_class="GlyphVAE")
-        train, held = heldout_split(args.data, letter, model.image_size, metadata=read_metadata(model_dir))
+        train, held = heldout_split(
+            args.data, letter, model.image_size, metadata=read_metadata(model_dir)
+        )
         report = evaluate_generator(model, classifier, train, held, n=500, seed=0)
         (model_dir / "report.json").write_text(json.dumps(report, indent=2))
         print(format_report(report), flush=True)
