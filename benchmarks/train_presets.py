@@ -1,7 +1,7 @@
 """Reproduce the weights shipped in ``glyphvae/weights/`` from the Hell-Char crops, in one command.
 
 Usage:
-    python benchmarks/train_presets.py --data ../shared/data/hellchar [--out runs/presets] [--install]
+    python benchmarks/train_presets.py --data ../shared/data/hellchar [--out DIR] [--install]
 
 Trains, with the papyrus split of seed 0 (held-out papyri never seen by any model):
 
