@@ -15,13 +15,13 @@ from __future__ import annotations
 import io
 import json
 import os
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from glyphvae.augment.functional import ink_matte, ink_ratio, paste_layers
 from glyphvae.data.io import to_uint8
 from glyphvae.files import atomic_write_bytes
 from glyphvae.letters import resolve_letter
@@ -83,6 +83,9 @@ class GlyphBank:
         self.images = arr
         self.letters = np.asarray([resolve_letter(x) for x in letters])
         if mattes is None:
+            # imported here: glyphvae.augment imports this module (a cycle at import time)
+            from glyphvae.augment.functional import ink_matte
+
             mattes = np.stack([to_uint8(ink_matte(im.astype(np.float32) / 255.0)) for im in arr])
         mattes = np.asarray(mattes)
         if mattes.shape != arr.shape[:3] or mattes.dtype != np.uint8:
@@ -143,6 +146,8 @@ class GlyphBank:
         """
         cached = self._layers.get(index)
         if cached is None:
+            from glyphvae.augment.functional import ink_ratio, paste_layers
+
             glyph = self.images[index].astype(np.float32) / 255.0
             cached = paste_layers(ink_ratio(glyph), self.mattes[index].astype(np.float32) / 255.0)
             self._layers[index] = cached
@@ -174,6 +179,7 @@ class GlyphBank:
         from glyphvae.hub import from_pretrained
 
         items = list(models.values()) if isinstance(models, Mapping) else list(models)
+        keys = [str(k) for k in models] if isinstance(models, Mapping) else [None] * len(items)
         if not items:
             raise ValueError("Expected at least one model. Received none")
         if n_per_letter < 1:
@@ -193,9 +199,12 @@ class GlyphBank:
                 f"{len(loaded) * n_per_letter} glyphs of {size} px (about {need:,} bytes)."
             )
         images, letters = [], []
-        for i, model in enumerate(loaded):
-            if not model.letter:
-                raise ValueError("Expected models that record their letter. Received one without")
+        # a mapping's key names the letter; otherwise the model records it
+        names = [key or model.letter for key, model in zip(keys, loaded, strict=True)]
+        if not all(names):
+            raise ValueError("Expected models that record their letter. Received one without")
+        names = [resolve_letter(x) for x in names]
+        for i, (model, letter) in enumerate(zip(loaded, names, strict=True)):
             images.append(
                 to_uint8(
                     model.generate(
@@ -203,7 +212,7 @@ class GlyphBank:
                     )
                 )
             )
-            letters += [model.letter] * n_per_letter
+            letters += [letter] * n_per_letter
         meta = {
             "source": "models",
             "letters": sorted(set(letters)),
@@ -280,7 +289,7 @@ class GlyphBank:
                     )
                 images, letters, mattes = f["images"], f["letters"], f["mattes"]
                 meta = json.loads(str(f["metadata"])) if "metadata" in f.files else {}
-        except (OSError, EOFError, ValueError) as e:
+        except (OSError, EOFError, ValueError, zipfile.BadZipFile) as e:
             raise ValueError(f"Expected a glyph bank .npz at {p}. Reading failed: {e}") from e
         if int(meta.get("format_version", 1)) > BANK_FORMAT_VERSION:
             raise ValueError(

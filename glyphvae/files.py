@@ -47,6 +47,9 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     )
     os.close(fd)
     tmp = Path(tmp_name)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
     try:
         yield tmp
         with open(tmp, "rb+") as f:

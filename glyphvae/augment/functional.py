@@ -48,6 +48,7 @@ BOX_THRESHOLD = 0.1
 _Colour = Sequence[float] | np.ndarray
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 _ZERO = (0.0, 0.0, 0.0, 0.0)
+_TOL = 1e-6  # overlap tolerance: touching boxes must not depend on float rounding
 _RING = 2  # border thickness (px) used to estimate a crop's paper colour and texture noise
 
 
@@ -395,7 +396,9 @@ def plan_pastes(
         free = np.arange(len(cands))
         if len(boxes):
             iou, ios = _overlaps(cands, boxes)
-            free = np.flatnonzero(np.all((iou <= max_iou) & (ios <= ios_limit), axis=1))
+            free = np.flatnonzero(
+                np.all((iou <= max_iou + _TOL) & (ios <= ios_limit + _TOL), axis=1)
+            )
         if free.size:
             jitter = (float(j[0]), float(j[1]), float(j[2]))
             x, y = int(xs[free[0]]), int(ys[free[0]])

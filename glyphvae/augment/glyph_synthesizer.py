@@ -201,6 +201,16 @@ class GlyphSynthesizer(DualTransform):
     def _label(self, letter: str) -> Any:
         return letter if self.label_map is None else self.label_map.get(letter, letter)
 
+    @staticmethod
+    def _check_numeric(field: str, new: list[Any], numeric: bool) -> None:
+        """Refuse non-numeric new labels for a numeric label field, with a clear message."""
+        bad = [v for v in new if not isinstance(v, int | float | np.number) or isinstance(v, bool)]
+        if numeric and bad:
+            raise ValueError(
+                f"Expected numeric labels for the numeric label field {field!r}: pass "
+                f"label_map={{letter: class id}} to GlyphSynthesizer. Received {bad[0]!r}"
+            )
+
     # ------------------------------------------------------------------ numpy API
     def paste_into(
         self, page: np.ndarray, boxes: np.ndarray | None, rng: np.random.Generator
@@ -294,6 +304,9 @@ class GlyphSynthesizer(DualTransform):
         rng = self.random_generator
         if self.mode == "crop":
             new_image, letter = self.replace_crop(image, rng)
+            old = data.get("label")
+            numeric = isinstance(old, int | float | np.number) and not isinstance(old, bool)
+            self._check_numeric("label", [self._label(letter)], numeric)
             return {"new_image": new_image, "new_label": self._label(letter), "new_bboxes": None}
         shape = image.shape
         existing = None
@@ -326,8 +339,12 @@ class GlyphSynthesizer(DualTransform):
             "image": image,
             "bboxes": convert_boxes(boxes, "pascal_voc", fmt, image.shape),
         }
+        fields = processor.label_manager.metadata.get("bboxes", {})
         for field in processor.params.label_fields or []:
             temp[field] = [self._label(x) for x in letters]
+            # a numeric field (as albumentations recorded it) rejects letter names
+            known = fields.get(field)
+            self._check_numeric(field, temp[field], known is not None and known.is_numerical)
         saved = dict(processor.is_sequence_input)
         try:
             processor.preprocess(temp)
@@ -349,8 +366,9 @@ class GlyphSynthesizer(DualTransform):
                 f"Expected new boxes with the pipeline's {bboxes.shape[1]} columns. Received "
                 f"{new_bboxes.shape[1]}"
             )
+        # the input's dtype: existing boxes pass through exactly (no float32 round trip)
         return (
-            np.concatenate([bboxes.astype(new_bboxes.dtype, copy=False), new_bboxes])
+            np.concatenate([bboxes, new_bboxes.astype(bboxes.dtype, copy=False)])
             if len(bboxes)
             else new_bboxes
         )

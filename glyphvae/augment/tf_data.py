@@ -36,6 +36,10 @@ __all__ = ["make_tf_map", "numpy_map"]
 
 
 def _labels_like(values: list[Any], like: np.ndarray) -> np.ndarray:
+    """New labels in the kind of ``like``: its integer dtype, ``str``, or ``bytes`` objects.
+
+    Strings never take ``like``'s fixed width (``"beta"`` is ``<U4``), which would cut them.
+    """
     if like.dtype.kind in "iu":
         if not all(isinstance(v, int | np.integer) for v in values):
             raise ValueError(
@@ -43,6 +47,8 @@ def _labels_like(values: list[Any], like: np.ndarray) -> np.ndarray:
                 f"class id}} to GlyphSynthesizer. Received {values}"
             )
         return np.asarray(values, dtype=like.dtype)
+    if like.dtype.kind == "U":
+        return np.asarray([str(v) for v in values])
     return np.asarray([str(v).encode() for v in values], dtype=object)
 
 
@@ -57,8 +63,8 @@ def numpy_map(
         image, label = element
         new_image, letter = synth.replace_crop(np.asarray(image), rng)
         label_arr = np.asarray(label)
-        new_label = _labels_like([synth._label(letter)], label_arr.reshape(1))[0]
-        return new_image, np.asarray(new_label, dtype=label_arr.dtype)
+        new_label = _labels_like([synth._label(letter)], label_arr.reshape(1))
+        return new_image, new_label.reshape(label_arr.shape)
     image, boxes, labels = element
     page = np.asarray(image)
     box_arr = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
@@ -69,7 +75,9 @@ def numpy_map(
         return page, box_arr, label_arr
     new_boxes = convert_boxes(new_px, "pascal_voc", box_format, page.shape).astype(np.float32)
     new_labels = _labels_like([synth._label(x) for x in letters], label_arr)
-    out_labels = np.concatenate([label_arr.astype(new_labels.dtype), new_labels])
+    if new_labels.dtype == object:  # bytes labels (as tf.string arrives): no fixed width
+        label_arr = label_arr.astype(object)
+    out_labels = np.concatenate([label_arr, new_labels])
     return new_page, np.concatenate([box_arr, new_boxes]), out_labels
 
 

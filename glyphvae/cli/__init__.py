@@ -82,9 +82,9 @@ def main(debug: bool) -> None:
 
 
 def _register() -> None:
-    from glyphvae.cli import evaluate, generate, hub, train
+    from glyphvae.cli import augment, evaluate, generate, hub, train
 
-    for module in (train, generate, evaluate, hub):
+    for module in (train, generate, evaluate, hub, augment):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -376,8 +376,9 @@ class GlyphVAE(keras.Model):
         """The fitted mixture prior, or ``None`` (then samples come from a standard normal)."""
         if not self.prior_fitted:
             return None
+        weights = np.asarray(self.prior_weights.numpy(), np.float64)
         return DiagonalGMM(
-            weights=np.asarray(self.prior_weights.numpy(), np.float64),
+            weights=weights / weights.sum(),  # stored as float32: renormalise in float64
             means=np.asarray(self.prior_means.numpy(), np.float64),
             variances=np.asarray(self.prior_vars.numpy(), np.float64),
         )
