@@ -189,3 +189,26 @@ def test_mixed_precision_keeps_float32_outputs_and_finite_loss():
     assert all(keras.backend.standardize_dtype(v.dtype) == "float32" for v in out.values())
     history = model.fit(_batch(4), epochs=1, batch_size=2, verbose=0).history
     assert np.isfinite(history["loss"][0])
+
+
+def test_mixture_prior_fits_samples_and_saves(tmp_path):
+    model = GlyphVAE(**TINY, prior_components=3, letter="epsilon")
+    assert not model.prior_fitted
+    gmm = model.fit_prior(_batch(8), seed=0)
+    assert model.prior_fitted and abs(gmm.weights.sum() - 1) < 1e-9
+    a = model.generate(6, seed=1)
+    np.testing.assert_array_equal(a, model.generate(6, seed=1))
+    assert not np.array_equal(a, model.generate(6, seed=1, prior="standard"))
+    save_pretrained(model, tmp_path / "m")
+    loaded = from_pretrained(tmp_path / "m")
+    assert loaded.prior_fitted
+    np.testing.assert_array_equal(loaded.generate(6, seed=1), a)
+
+
+def test_mixture_weights_stored_in_float32_still_sample():
+    model = GlyphVAE(**TINY, prior_components=3)
+    # three float32 thirds do not sum to exactly 1 in float64
+    model.prior_weights.assign(np.full(3, 1 / 3, np.float32))
+    assert model.generate(5, seed=0).shape == (5, 32, 32, 3)
+    with pytest.raises(ValueError, match="prior_components=0"):
+        GlyphVAE(**TINY).fit_prior(_batch(2))
