@@ -6,6 +6,9 @@ use of a model-related name, so ``import glyphvae`` and ``glyphvae --help`` stay
 >>> import glyphvae
 >>> glyphvae.resolve_letter("ε")
 'epsilon'
+>>> from importlib.metadata import version
+>>> glyphvae.__version__ == version("glyphvae")  # the installed distribution's version
+True
 """
 
 from __future__ import annotations

@@ -389,6 +389,11 @@ def resolve_data_dir(data: str | os.PathLike[str] | None = None) -> Path:
     Raises:
         FileNotFoundError: If none of these gives a folder; the message says how to point
             glyphvae at a dataset.
+
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> resolve_data_dir(folder) == Path(folder)
+    True
     """
     how = (
         "Pass --data DIR (Python: data=...) or set the environment variable "

@@ -8,6 +8,8 @@ is also the folder name used by the data loader and the name of the shipped pres
 ('epsilon', 'epsilon', 'epsilon')
 >>> LETTERS["sigma"].lower
 'σ'
+>>> len(LETTER_NAMES), LETTER_NAMES[:3], LETTERS["epsilon"].index
+(24, ('alpha', 'beta', 'gamma'), 4)
 """
 
 from __future__ import annotations

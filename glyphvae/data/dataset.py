@@ -88,6 +88,18 @@ class GlyphSet:
         groups: Papyrus/group id per crop (``None`` where unknown).
         paths: Source file per crop.
         report: The :class:`LoadReport` of the load that produced this set.
+
+    >>> glyphs = GlyphSet(
+    ...     images=np.zeros((4, 32, 32, 3), np.uint8),
+    ...     letters=["epsilon"] * 4,
+    ...     groups=["TM1", "TM1", "TM2", "TM3"],
+    ...     paths=[f"e{i}.png" for i in range(4)],
+    ... )
+    >>> len(glyphs), glyphs.image_size
+    (4, 32)
+    >>> train, val = glyphs.split(val_fraction=0.5, seed=0)
+    >>> len(train) + len(val), set(train.groups).isdisjoint(val.groups)  # by papyrus
+    (4, True)
     """
 
     images: np.ndarray

@@ -184,6 +184,11 @@ def write_image(path: str | os.PathLike[str], image: np.ndarray) -> Path:
 
     Returns:
         The path written.
+
+    >>> import tempfile, numpy as np
+    >>> path = write_image(tempfile.mkdtemp() + "/grey.png", np.full((4, 6, 3), 0.5))
+    >>> path.name, read_image(path).shape
+    ('grey.png', (4, 6, 3))
     """
     arr = to_uint8(image)
     if arr.ndim == 3 and arr.shape[2] == 3:
