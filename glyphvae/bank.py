@@ -160,7 +160,7 @@ class GlyphBank:
         models: Sequence[Any] | Mapping[str, Any],
         n_per_letter: int = 512,
         seed: int = 0,
-        temperature: float = 1.0,
+        temperature: float | None = None,
         batch_size: int = 256,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> GlyphBank:
@@ -172,7 +172,7 @@ class GlyphBank:
                 as a list or a letter -> model mapping. All must share one image size.
             n_per_letter: Glyphs per model.
             seed: Seed; model ``i`` uses ``seed + i``.
-            temperature: Prior temperature.
+            temperature: Prior temperature (default: each model's ``sample_temperature``).
             batch_size: Latent codes per decoder call.
             max_bytes: Memory bound, checked before anything is decoded.
         """

@@ -398,7 +398,7 @@ def _validate(
     fmt: str,
     seed: int,
     batch_size: int,
-    temperature: float,
+    temperature: float | None,
     prior: str,
 ) -> list[int]:
     if fmt not in FORMATS:
@@ -408,7 +408,7 @@ def _validate(
         raise ValueError(f"Expected `seed` to be a non-negative integer. Received: {seed!r}")
     if batch_size < 1:
         raise ValueError(f"Expected `batch_size` >= 1. Received: {batch_size}")
-    if not temperature >= 0:
+    if temperature is not None and not temperature >= 0:
         raise ValueError(f"Expected `temperature` >= 0. Received: {temperature}")
     if prior not in PRIORS:
         raise ValueError(f"Expected `prior` in {PRIORS}. Received: {prior!r}")
@@ -433,7 +433,7 @@ def generate_shards(
     fmt: str = "npz",
     seed: int = 0,
     batch_size: int = 256,
-    temperature: float = 1.0,
+    temperature: float | None = None,
     prior: str = "auto",
     progress: bool = True,
 ) -> dict[str, Any]:
@@ -453,7 +453,8 @@ def generate_shards(
         fmt: ``"npz"``, ``"png"`` or ``"tfrecord"``.
         seed: Seed of the job; shard ``i`` uses child ``i`` of ``SeedSequence(seed)``.
         batch_size: Codes decoded per forward pass. Keep it fixed within a job.
-        temperature: Scale of the prior samples; below 1 trades variety for typicality.
+        temperature: Scale of the prior samples; below 1 trades variety for typicality
+            (default: the model's ``sample_temperature``).
         prior: ``"auto"``, ``"mixture"`` or ``"standard"`` (see ``GlyphVAE.sample_latents``).
         progress: Show a progress bar over glyphs (on stderr).
 
@@ -485,6 +486,8 @@ def generate_shards(
     from glyphvae.data.io import to_uint8
 
     letter = str(vae.letter or "")
+    if temperature is None:
+        temperature = float(vae.sample_temperature)
     job = {
         "n": n,
         "num_shards": shards,

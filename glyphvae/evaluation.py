@@ -92,7 +92,7 @@ def evaluate_generator(
     heldout: GlyphSet,
     n: int = 500,
     seed: int = 0,
-    temperature: float = 1.0,
+    temperature: float | None = None,
     prior: str = "auto",
 ) -> dict[str, Any]:
     """Compute every quality figure of a letter model against real held-out crops.
@@ -104,13 +104,15 @@ def evaluate_generator(
         heldout: Real crops of the same letter from held-out papyri.
         n: Number of glyphs to generate.
         seed: Seed of the generated glyphs.
-        temperature: Prior temperature for generation.
+        temperature: Prior temperature (default: the model's ``sample_temperature``).
         prior: ``"auto"``, ``"mixture"`` or ``"standard"`` (see ``GlyphVAE.sample_latents``).
 
     Returns:
         A JSON-ready report (see the module docstring for the figures).
     """
     letter = resolve_letter(model.letter or heldout.letters[0])
+    if temperature is None:
+        temperature = float(getattr(model, "sample_temperature", 1.0))
     index = LETTERS[letter].index
     generated = model.generate(n, seed=seed, temperature=temperature, prior=prior)
     real = heldout.images.astype(np.float32) / 255.0
@@ -243,7 +245,7 @@ def save_sheet(
     heldout: GlyphSet,
     n: int = 16,
     seed: int = 0,
-    temperature: float = 1.0,
+    temperature: float | None = None,
 ) -> Path:
     """Write a PNG: real held-out crops, generated glyphs, and generated/nearest-training pairs.
 

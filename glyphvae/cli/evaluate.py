@@ -34,7 +34,12 @@ from glyphvae.cli._common import MODEL_HELP, resolve_source
     help="Glyphs to generate.",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--temperature", type=click.FloatRange(0), default=1.0, show_default=True)
+@click.option(
+    "--temperature",
+    type=click.FloatRange(0),
+    default=None,
+    help="Prior scale: <1 more typical, >1 more varied. Default: the model's own.",
+)
 @click.option(
     "--report",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -54,7 +59,7 @@ def evaluate(
     classifier: str,
     n: int,
     seed: int,
-    temperature: float,
+    temperature: float | None,
     report: Path | None,
     sheet: Path | None,
 ) -> None:

@@ -33,9 +33,8 @@ from glyphvae.cli._common import MODEL_HELP, resolve_source
 @click.option(
     "--temperature",
     type=click.FloatRange(0),
-    default=1.0,
-    show_default=True,
-    help="Prior scale: <1 more typical, >1 more varied.",
+    default=None,
+    help="Prior scale: <1 more typical, >1 more varied. Default: the model's own.",
 )
 @click.option(
     "--cols", type=click.IntRange(1), default=None, help="Glyphs per row (default: square grid)."
@@ -52,7 +51,7 @@ def sample(
     n: int,
     out: Path,
     seed: int,
-    temperature: float,
+    temperature: float | None,
     cols: int | None,
     save_individual: Path | None,
 ) -> None:
@@ -122,9 +121,8 @@ def sample(
 @click.option(
     "--temperature",
     type=click.FloatRange(0),
-    default=1.0,
-    show_default=True,
-    help="Prior scale: <1 more typical, >1 more varied.",
+    default=None,
+    help="Prior scale: <1 more typical, >1 more varied. Default: the model's own.",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def generate(
@@ -137,7 +135,7 @@ def generate(
     shard_indices: tuple[int, ...],
     seed: int,
     batch_size: int,
-    temperature: float,
+    temperature: float | None,
     quiet: bool,
 ) -> None:
     """Generate many glyphs in shards that processes or machines can make in parallel.

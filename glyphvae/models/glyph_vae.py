@@ -73,6 +73,8 @@ class GlyphVAE(keras.Model):
             reconstructions and samples against real crops); sharper texture, slower
             training. ``0`` turns it off.
         adversarial_start_steps: Optimizer step at which the adversarial term starts.
+        sample_temperature: Default prior temperature of :meth:`generate` (used when no
+            temperature is given): below 1 trades variety for typical, recognisable glyphs.
         letter: Canonical name of the letter this model draws (metadata, optional).
         seed: Seed of the reparameterisation noise during training.
         **kwargs: Passed to ``keras.Model`` (``name``, ``dtype``, ...).
@@ -98,6 +100,7 @@ class GlyphVAE(keras.Model):
         prior_components: int = 0,
         adversarial_weight: float = 0.0,
         adversarial_start_steps: int = 0,
+        sample_temperature: float = 1.0,
         letter: str | None = None,
         seed: int | None = None,
         **kwargs: Any,
@@ -144,6 +147,7 @@ class GlyphVAE(keras.Model):
             "prior_components": prior_components,
             "adversarial_weight": adversarial_weight,
             "adversarial_start_steps": adversarial_start_steps,
+            "sample_temperature": sample_temperature,
         }
         negative = {k: v for k, v in non_negative.items() if not v >= 0}
         if negative:
@@ -169,6 +173,7 @@ class GlyphVAE(keras.Model):
         self.prior_components = int(prior_components)
         self.adversarial_weight = float(adversarial_weight)
         self.adversarial_start_steps = int(adversarial_start_steps)
+        self.sample_temperature = float(sample_temperature)
         self.letter = letter
         self.seed = seed
 
@@ -295,6 +300,7 @@ class GlyphVAE(keras.Model):
                 "prior_components": self.prior_components,
                 "adversarial_weight": self.adversarial_weight,
                 "adversarial_start_steps": self.adversarial_start_steps,
+                "sample_temperature": self.sample_temperature,
                 "letter": self.letter,
                 "seed": self.seed,
             }
@@ -421,7 +427,7 @@ class GlyphVAE(keras.Model):
         self,
         n: int,
         seed: int | np.random.Generator | None = None,
-        temperature: float = 1.0,
+        temperature: float | None = None,
         prior: str = "auto",
     ) -> np.ndarray:
         """Draw ``n`` latent codes from the prior, scaled by ``temperature``.
@@ -429,12 +435,14 @@ class GlyphVAE(keras.Model):
         Args:
             n: Number of codes.
             seed: Seed or ``numpy`` Generator.
-            temperature: Scale of the standard deviations.
+            temperature: Scale of the standard deviations (default ``sample_temperature``).
             prior: ``"auto"`` (the fitted mixture if there is one, else a standard normal),
                 ``"mixture"`` or ``"standard"``.
         """
         if n < 0:
             raise ValueError(f"Expected `n` >= 0. Received: {n}")
+        if temperature is None:
+            temperature = self.sample_temperature
         if temperature < 0:
             raise ValueError(f"Expected `temperature` >= 0. Received: {temperature}")
         if prior not in ("auto", "mixture", "standard"):
@@ -451,7 +459,7 @@ class GlyphVAE(keras.Model):
         self,
         n: int,
         seed: int | np.random.Generator | None = None,
-        temperature: float = 1.0,
+        temperature: float | None = None,
         batch_size: int = 256,
         prior: str = "auto",
     ) -> np.ndarray:
@@ -460,7 +468,8 @@ class GlyphVAE(keras.Model):
         Args:
             n: Number of glyphs.
             seed: Seed (or a ``numpy`` Generator); the same seed gives the same glyphs.
-            temperature: Scale of the prior samples; below 1 trades variety for typicality.
+            temperature: Scale of the prior samples; below 1 trades variety for typicality
+                (default: the model's ``sample_temperature``).
             batch_size: Codes decoded per forward pass.
             prior: ``"auto"``, ``"mixture"`` or ``"standard"`` (see :meth:`sample_latents`).
 

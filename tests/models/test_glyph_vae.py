@@ -212,3 +212,11 @@ def test_mixture_weights_stored_in_float32_still_sample():
     assert model.generate(5, seed=0).shape == (5, 32, 32, 3)
     with pytest.raises(ValueError, match="prior_components=0"):
         GlyphVAE(**TINY).fit_prior(_batch(2))
+
+
+def test_sample_temperature_is_the_default_of_generate():
+    model = GlyphVAE(**TINY, sample_temperature=0.0)
+    out = model.generate(3, seed=0)
+    np.testing.assert_allclose(out[0], out[1], atol=1e-6)  # temperature 0: the prior mean
+    assert not np.allclose(model.generate(3, seed=0, temperature=1.0)[0], out[1], atol=1e-4)
+    assert GlyphVAE.from_config(model.get_config()).sample_temperature == 0.0
