@@ -1,0 +1,73 @@
+"""The weights shipped in the package load offline and carry their provenance."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from glyphvae.cli import main
+from glyphvae.data.io import read_image
+from glyphvae.hub import from_pretrained
+from glyphvae.presets import PRESETS, find_preset, preset_path, preset_report
+
+
+@pytest.mark.parametrize("name", ["epsilon", "alpha"])
+def test_letter_presets_load_and_generate(name):
+    model = from_pretrained(name, expected_class="GlyphVAE")
+    assert model.letter == name and model.image_size == 64
+    assert model.prior_fitted
+    a, b = model.generate(4, seed=3), model.generate(4, seed=3)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (4, 64, 64, 3) and np.isfinite(a).all() and a.std() > 0.02
+
+
+def test_aliases_and_classifier():
+    assert find_preset("ε").name == "epsilon"
+    clf = from_pretrained("classifier", expected_class="LetterClassifier")
+    assert clf.predict_proba(np.zeros((1, 64, 64, 3), np.uint8)).shape == (1, 24)
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_presets_record_data_attribution_and_are_small(name):
+    path = preset_path(PRESETS[name])
+    meta = json.loads((path / "metadata.json").read_text())
+    assert meta["data"]["license"] == "CC-BY-4.0"
+    assert "Hell-Char" in meta["data"]["attribution"]
+    assert (path / "model.weights.h5").stat().st_size < 8_000_000
+    assert "path" not in meta["data"]  # no developer paths in shipped files
+
+
+@pytest.mark.parametrize("name", ["epsilon", "alpha"])
+def test_shipped_reports_are_on_held_out_papyri(name):
+    report = preset_report(PRESETS[name])
+    meta = json.loads((preset_path(PRESETS[name]) / "metadata.json").read_text())
+    assert report["letter"] == name
+    assert sorted(report["heldout_papyri"]) == sorted(meta["data"]["split"]["val_groups"])
+    assert not set(report["heldout_papyri"]) & set(meta["data"]["split"]["train_groups"])
+
+
+def test_sample_letter_offline_right_after_install(tmp_path):
+    out = tmp_path / "grid.png"
+    code = (
+        "import sys; from glyphvae.cli import main; "
+        f"sys.argv = ['glyphvae', 'sample', '--letter', 'epsilon', '-n', '4', '--out', {str(out)!r}]; "
+        "main()"
+    )
+    env_code = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert env_code.returncode == 0, env_code.stderr
+    assert read_image(out).shape[0] > 64
+
+
+def test_sample_letter_in_process(tmp_path):
+    result = CliRunner().invoke(
+        main, ["sample", "--letter", "alpha", "-n", "2", "--out", str(tmp_path / "a.png")]
+    )
+    assert result.exit_code == 0, result.output
