@@ -38,6 +38,7 @@ def main() -> None:
         "--low-data-steps", type=int, default=500, help="VAE steps on the few crops"
     )
     parser.add_argument("--json", default=None)
+    parser.add_argument("--settings", nargs="+", default=["full", "low_data"])
     args = parser.parse_args()
 
     sources = args.models or args.letters
@@ -60,6 +61,7 @@ def main() -> None:
         low_data=args.low_data or None,
         classifier_epochs=args.classifier_epochs,
         train_configs=configs,
+        settings=args.settings,
         progress=lambda msg: print(f"[{time.perf_counter() - start:6.0f} s] {msg}", flush=True),
     )
     print()

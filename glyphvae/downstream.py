@@ -238,6 +238,7 @@ def evaluate_downstream(
     split_seed: int = 0,
     val_fraction: float = 0.15,
     progress: Callable[[str], None] | None = None,
+    settings: Sequence[str] = ("full", "low_data"),
 ) -> dict[str, Any]:
     """Run the full-data and the low-data settings for the letters of ``models``.
 
@@ -254,6 +255,7 @@ def evaluate_downstream(
         split_seed: Seed of the papyrus split (must match the models').
         val_fraction: Share of papyri held out.
         progress: Called with a message before each step.
+        settings: Which settings to run: ``"full"`` and/or ``"low_data"``.
 
     Returns:
         ``{"full": summary, "low_data": summary}`` (see :func:`summarise`).
@@ -282,9 +284,10 @@ def evaluate_downstream(
         return to_uint8(model.generate(n, seed=seed))
 
     out: dict[str, Any] = {}
-    full = DownstreamSetting("full", letters, n_synthetic, None, classifier_epochs)
-    out["full"] = summarise(run_setting(full, train, heldout, full_source, seeds, progress))
-    if low_data is not None:
+    if "full" in settings:
+        full = DownstreamSetting("full", letters, n_synthetic, None, classifier_epochs)
+        out["full"] = summarise(run_setting(full, train, heldout, full_source, seeds, progress))
+    if low_data is not None and "low_data" in settings:
         low = DownstreamSetting("low-data", letters, n_synthetic, low_data, classifier_epochs)
         out["low_data"] = summarise(run_setting(low, train, heldout, low_source, seeds, progress))
     return out
