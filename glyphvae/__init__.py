@@ -32,13 +32,19 @@ from glyphvae.datasets import describe_data, resolve_data_dir
 from glyphvae.letters import LETTER_NAMES, LETTERS, resolve_letter
 
 if TYPE_CHECKING:
+    from glyphvae.augment import GlyphSynthesizer
+    from glyphvae.bank import GlyphBank
+    from glyphvae.classifier import LetterClassifier
     from glyphvae.hub import from_pretrained, save_pretrained
     from glyphvae.models import GlyphVAE
     from glyphvae.training import FitResult, NonFiniteLossError, TrainConfig, fit_letter
 
 # name -> module, imported on first access (they import keras/tensorflow)
 _LAZY = {
+    "GlyphBank": "glyphvae.bank",
+    "GlyphSynthesizer": "glyphvae.augment",
     "GlyphVAE": "glyphvae.models",
+    "LetterClassifier": "glyphvae.classifier",
     "FitResult": "glyphvae.training",
     "NonFiniteLossError": "glyphvae.training",
     "TrainConfig": "glyphvae.training",
@@ -51,8 +57,11 @@ __all__ = [
     "LETTERS",
     "LETTER_NAMES",
     "FitResult",
+    "GlyphBank",
     "GlyphSet",
+    "GlyphSynthesizer",
     "GlyphVAE",
+    "LetterClassifier",
     "NonFiniteLossError",
     "TrainConfig",
     "__version__",
