@@ -1,6 +1,7 @@
 """The weights shipped in the package load offline and carry their provenance."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -51,16 +52,13 @@ def test_shipped_reports_are_on_held_out_papyri(name):
 
 def test_sample_letter_offline_right_after_install(tmp_path):
     out = tmp_path / "grid.png"
-    code = (
-        "import sys; from glyphvae.cli import main; "
-        f"sys.argv = ['glyphvae', 'sample', '--letter', 'epsilon', '-n', '4', '--out', {str(out)!r}]; "
-        "main()"
-    )
+    argv = ["glyphvae", "sample", "--letter", "epsilon", "-n", "4", "--out", str(out)]
+    code = f"import sys; from glyphvae.cli import main; sys.argv = {argv!r}; main()"
     env_code = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
-        env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"},
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
     assert env_code.returncode == 0, env_code.stderr
     assert read_image(out).shape[0] > 64
