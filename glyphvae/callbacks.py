@@ -94,7 +94,9 @@ class CheckpointSaver(keras.callbacks.Callback):
         history: Per-epoch metrics so far (continued on resume); appended to in place.
         guard: The run's :class:`NonFiniteGuard`; no checkpoint is written after it fires.
         stopwatch: Optional :class:`Stopwatch` whose epoch times are stored in the history.
-        enabled: ``False`` on non-chief workers of a multi-worker run.
+        enabled: ``False``: keep the history only, write nothing. (Non-chief workers of a
+            multi-worker run save to a scratch ``directory`` instead, since saving a
+            distributed model may need every worker.)
     """
 
     def __init__(
@@ -150,17 +152,39 @@ class SampleGrids(keras.callbacks.Callback):
     """Every ``every`` epochs, decode the same fixed latent codes into ``<dir>/epoch_XXXX.png``.
 
     Using the same codes each time shows how the same glyphs sharpen as training goes on.
+
+    Args:
+        directory: Folder of the grids.
+        every: Epochs between grids (0: none).
+        n: Glyphs per grid.
+        seed: Seed of the latent codes.
+        local: Decode with a plain copy of the model (same weights) instead of the model
+            itself: set it when the model lives in a ``tf.distribute`` strategy and only
+            the chief writes grids, since a distributed ``predict`` needs every worker.
     """
 
-    def __init__(self, directory: Path, every: int, n: int = 64, seed: int = 0) -> None:
+    def __init__(
+        self, directory: Path, every: int, n: int = 64, seed: int = 0, local: bool = False
+    ) -> None:
         super().__init__()
         self.directory = Path(directory)
         self.every = every
         self.n = n
         self.seed = seed
+        self.local = local
+        self._copy: Any = None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if self.every <= 0 or (epoch + 1) % self.every:
             return
-        images = self.model.generate(self.n, seed=self.seed)
+        model = self.model
+        if self.local:
+            from glyphvae._distribute import local_copy
+
+            if self._copy is None:
+                self._copy = local_copy(model)
+            else:
+                self._copy.set_weights(model.get_weights())
+            model = self._copy
+        images = model.generate(self.n, seed=self.seed)
         save_grid(self.directory / f"epoch_{epoch + 1:04d}.png", images)

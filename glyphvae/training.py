@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import shutil
+import tempfile
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from glyphvae._distribute import STRATEGIES
 from glyphvae.data.dataset import GlyphSet, load_glyphs
 from glyphvae.data.pipeline import AugmentConfig
 from glyphvae.data.preprocess import validate_image_size
@@ -36,9 +38,19 @@ __all__ = ["FitResult", "NonFiniteLossError", "TrainConfig", "fit_letter", "trai
 
 logger = logging.getLogger("glyphvae")
 
+_RUNTIME_FIELDS = ("epochs", "jit_compile", "steps_per_execution", "strategy")
+"""Settings that may change when a run is resumed (how long, and how fast, not what)."""
+
 
 class NonFiniteLossError(FloatingPointError):
-    """Training produced a NaN or infinite loss; the last good checkpoint was kept."""
+    """Training produced a NaN or infinite loss; the last good checkpoint was kept.
+
+    >>> try:
+    ...     raise NonFiniteLossError("the loss became nan at epoch 3, batch 7")
+    ... except FloatingPointError as e:  # a subclass: catch either
+    ...     print(type(e).__name__, "-", e)
+    NonFiniteLossError - the loss became nan at epoch 3, batch 7
+    """
 
 
 @dataclass(frozen=True)
@@ -52,7 +64,9 @@ class TrainConfig:
             ``image_size``, see :func:`~glyphvae.models.architecture.default_architecture`).
         res_blocks: Residual blocks per level (``None``: the default for ``image_size``).
         epochs: Passes over the training crops.
-        batch_size: Crops per optimizer step.
+        batch_size: Crops per optimizer step: the *global* batch, split evenly across the
+            replicas (GPUs, machines) of a distributed run, so the same ``batch_size`` trains
+            the same way on 1 or 8 GPUs. It must be divisible by the number of replicas.
         learning_rate: Adam learning rate.
         kl_weight: Weight (beta) of the KL term.
         kl_warmup_epochs: Epochs over which the KL weight ramps up from 0.
@@ -67,8 +81,25 @@ class TrainConfig:
         seed: Seed of the split, the shuffle, the jitter, weight initialisation and samples.
         augment: Random affine jitter ranges for training batches.
         sample_every: Write a sample grid every N epochs (0 = only at the end).
-        mixed_precision: Train in ``mixed_float16`` (GPU only; slower on CPU).
+        mixed_precision: Train in ``mixed_float16`` (GPU only; slower on CPU). The optimizer
+            is wrapped in a dynamic ``LossScaleOptimizer``; sampling, losses and outputs
+            stay ``float32``.
         group_column: ``metadata.csv`` column with the papyrus id (auto-detected if ``None``).
+        jit_compile: Compile the training step with XLA: ``None`` is Keras' ``"auto"`` (on
+            with a GPU, off on CPU, where XLA is slower for this model).
+        steps_per_execution: Training steps per call into the compiled graph; raise it
+            (e.g. 8-32) on a fast GPU where per-step Python overhead shows. Callbacks then
+            see every ``steps_per_execution``-th batch.
+        strategy: ``"auto"``, ``"default"``, ``"mirrored"`` (all GPUs of this machine) or
+            ``"multiworker"`` (several machines, from ``TF_CONFIG`` or Slurm); ``"auto"`` picks
+            multi-worker when ``TF_CONFIG`` is set, mirrored with more than one GPU, else
+            the default single device. See "Distributed training" in :func:`fit_letter`.
+
+    >>> cfg = TrainConfig(image_size=32, epochs=5)
+    >>> cfg.epochs, cfg.to_dict()["image_size"], cfg.kl_weight
+    (5, 32, 1.0)
+    >>> TrainConfig.from_dict(cfg.to_dict()) == cfg  # as stored in metadata.json
+    True
     """
 
     image_size: int = 64
@@ -82,9 +113,9 @@ class TrainConfig:
     kl_warmup_epochs: int = 10
     free_bits: float = 0.0
     decoder_sigma: str = "learned"
-    prior_components: int = 0
-    adversarial_weight: float = 0.0
-    adversarial_start_epochs: int = 0
+    prior_components: int = 10
+    adversarial_weight: float = 1.0
+    adversarial_start_epochs: int = 10
     val_fraction: float = 0.15
     min_side: int = 16
     seed: int = 0
@@ -92,10 +123,15 @@ class TrainConfig:
     sample_every: int = 0
     mixed_precision: bool = False
     group_column: str | None = None
+    jit_compile: bool | None = None
+    steps_per_execution: int = 1
+    strategy: str = "auto"
 
     def __post_init__(self) -> None:
         validate_image_size(self.image_size)
-        for name in ("epochs", "batch_size", "latent_dim"):
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"Expected `strategy` in {STRATEGIES}. Received: {self.strategy!r}")
+        for name in ("epochs", "batch_size", "latent_dim", "steps_per_execution"):
             if getattr(self, name) < 1:
                 raise ValueError(f"Expected `{name}` >= 1. Received: {getattr(self, name)}")
         if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
@@ -132,12 +168,21 @@ class FitResult:
     """What :func:`fit_letter` returns.
 
     Attributes:
-        model: The trained :class:`~glyphvae.models.GlyphVAE`.
+        model: The trained :class:`~glyphvae.models.GlyphVAE` (after a distributed run, a
+            plain single-device copy with the same weights, without optimizer state).
         out_dir: Folder holding the model files, grids and history.
         history: Per-epoch metrics (``loss``, ``val_loss``, ``mse``, ``kl``, ``sigma``...).
         epochs: Epochs completed in total (including resumed ones).
-        images_per_second: Training throughput of this run (training steps only).
+        images_per_second: Training throughput of this run (training steps only; all
+            replicas together).
         train_seconds: Wall time of this run's ``fit`` call.
+
+    >>> result = FitResult(
+    ...     model=None, out_dir=Path("runs/epsilon"), history={"loss": [0.2, -0.4]},
+    ...     epochs=2, images_per_second=150.0, train_seconds=6.5,
+    ... )
+    >>> result.history["loss"][-1], result.out_dir.name
+    (-0.4, 'epsilon')
     """
 
     model: Any
@@ -198,22 +243,37 @@ def _build_model(
         )
     finally:
         keras.config.set_dtype_policy(previous)
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, global_clipnorm=1.0))
+    _compile(model, cfg, keras.optimizers.Adam(cfg.learning_rate, global_clipnorm=1.0))
     return model
 
 
-def _load_checkpoint(ckpt_dir: Path) -> Any:
+def _compile(model: Any, cfg: TrainConfig, optimizer: Any) -> None:
+    """Compile with the run's speed options (mixed_float16 wraps ``optimizer`` for loss scaling)."""
+    model.compile(
+        optimizer=optimizer,
+        jit_compile="auto" if cfg.jit_compile is None else cfg.jit_compile,
+        steps_per_execution=cfg.steps_per_execution,
+    )
+
+
+def _load_checkpoint(ckpt_dir: Path, mixed_precision: bool = False) -> Any:
     """Load ``last.keras`` (model and optimizer state) in Keras safe mode."""
     import keras
 
     from glyphvae.callbacks import CHECKPOINT_MODEL
     from glyphvae.models import GlyphVAE  # registers the class with Keras
 
-    return keras.saving.load_model(
-        ckpt_dir / CHECKPOINT_MODEL,
-        custom_objects={"glyphvae>GlyphVAE": GlyphVAE},
-        safe_mode=True,
-    )
+    previous = keras.config.dtype_policy()
+    if mixed_precision:  # the sub-networks are rebuilt under the global policy
+        keras.config.set_dtype_policy("mixed_float16")
+    try:
+        return keras.saving.load_model(
+            ckpt_dir / CHECKPOINT_MODEL,
+            custom_objects={"glyphvae>GlyphVAE": GlyphVAE},
+            safe_mode=True,
+        )
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def _write_outputs(
@@ -248,6 +308,28 @@ def fit_letter(
 ) -> FitResult:
     """Train a :class:`~glyphvae.models.GlyphVAE` on the crops of one letter.
 
+    **Distributed training.** ``strategy="mirrored"`` trains on every GPU of this machine;
+    ``"multiworker"`` runs one process per machine (each on all its GPUs), the cluster read
+    from ``TF_CONFIG`` or, when that is unset, from the Slurm job step. ``batch_size`` is the
+    global batch, split evenly over the replicas (it must divide evenly); every worker runs
+    the in-memory input pipeline with the same seed and keeps its share of each global batch
+    (``AutoShardPolicy.DATA``), and losses and gradient clipping are computed over the global
+    batch, so N replicas take the same optimizer steps on the same crops as one process; a
+    last partial batch of each epoch is dropped. Only the reparameterisation noise differs.
+    The chief (task ``chief``, else worker 0) writes checkpoints and files; ``out`` must be on
+    a filesystem all workers share, and every worker must find the same checkpoint to
+    ``resume``. On Slurm, one task per node:
+
+    ```bash
+    #SBATCH --nodes=4 --ntasks-per-node=1 --gpus-per-node=4
+    srun glyphvae fit --letter epsilon --data /shared/hellchar \\
+        --out /shared/runs/epsilon --strategy multiworker
+    ```
+
+    Elsewhere, start the same command on each machine with ``TF_CONFIG`` set, e.g. on the
+    second of two: ``TF_CONFIG='{"cluster": {"worker": ["node1:23456", "node2:23456"]},
+    "task": {"type": "worker", "index": 1}}'``.
+
     Args:
         letter: The letter (any alias: ``"epsilon"``, ``"ε"``, ``"E"``).
         data: Dataset folder (``<data>/<letter>/*.jpg``, or a flat folder of the letter's
@@ -255,7 +337,8 @@ def fit_letter(
         out: Output folder (default ``runs/<letter>``).
         config: Training settings; ``overrides`` replace single fields, e.g. ``epochs=5``.
         resume: Continue from ``<out>/checkpoints`` if present (same settings; ``epochs``
-            may be raised to train longer).
+            may be raised to train longer, and ``jit_compile``, ``steps_per_execution`` and
+            ``strategy`` may change, e.g. to continue on another machine).
         overwrite: Replace an earlier run in ``out`` instead of refusing to touch it.
         verbose: 0 silent, 1 progress bar per epoch, 2 one line per epoch.
         callbacks: Extra Keras callbacks.
@@ -265,14 +348,32 @@ def fit_letter(
         A :class:`FitResult`.
 
     Raises:
+        ValueError: ``batch_size`` not divisible by the number of replicas.
+        RuntimeError: The workers of a multi-worker run found different checkpoints, or the
+            multi-worker strategy could not start.
         FileNotFoundError: No dataset found, or no crops for the letter.
         FileExistsError: ``out`` holds an earlier run and neither ``resume`` nor
             ``overwrite`` was given.
         NonFiniteLossError: The loss became NaN/inf; the last good checkpoint is kept in
             ``<out>/checkpoints`` and the model files hold its weights.
+
+    >>> import tempfile, numpy as np
+    >>> from glyphvae.data.io import write_image
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for i in range(8):  # a letter folder of (here: flat grey) crops
+    ...     _ = write_image(root / "epsilon" / f"e{i}.png", np.full((40, 30, 3), 0.7))
+    >>> result = fit_letter(
+    ...     "ε", data=root, out=root / "run", image_size=32, channels=(8, 16), latent_dim=4,
+    ...     epochs=1, batch_size=4, verbose=0,
+    ... )
+    >>> result.epochs, (root / "run" / "model.weights.h5").is_file()
+    (1, True)
+    >>> result.model.generate(2, seed=0).shape
+    (2, 32, 32, 3)
     """
     import keras
 
+    from glyphvae import _distribute as dist
     from glyphvae.callbacks import (
         CheckpointSaver,
         NonFiniteGuard,
@@ -288,16 +389,7 @@ def fit_letter(
     state = read_checkpoint_state(ckpt_dir)
     cfg = replace(config or TrainConfig(), **overrides)
 
-    if state is not None and not resume:
-        if not overwrite:
-            raise FileExistsError(
-                f"{out_dir} already holds a training run "
-                f"(checkpoint at epoch {state.get('epoch')}). "
-                "Pass resume=True (--resume) to continue it, overwrite=True (--overwrite) to "
-                "replace it, or choose another output folder."
-            )
-        shutil.rmtree(ckpt_dir)
-        state = None
+    refuse = state is not None and not resume and not overwrite
     if resume and state is not None:
         saved = TrainConfig.from_dict(state["config"])
         if state.get("letter") != name:
@@ -306,17 +398,53 @@ def fit_letter(
                 f"{state.get('letter')!r} in {ckpt_dir}"
             )
         changed = {
-            k: v for k, v in cfg.to_dict().items() if k != "epochs" and saved.to_dict()[k] != v
+            k: v
+            for k, v in cfg.to_dict().items()
+            if k not in _RUNTIME_FIELDS and saved.to_dict()[k] != v
         }
-        if changed and (config is not None or set(overrides) - {"epochs"}):
+        if changed and (config is not None or set(overrides) - set(_RUNTIME_FIELDS)):
             warnings.warn(
                 f"Resuming with the checkpoint's settings; ignoring changed {sorted(changed)}",
                 UserWarning,
                 stacklevel=2,
             )
-        cfg = replace(saved, epochs=cfg.epochs)
+        cfg = replace(saved, **{k: getattr(cfg, k) for k in _RUNTIME_FIELDS})
     elif resume:
         logger.info("No checkpoint in %s; starting from scratch", ckpt_dir)
+
+    # The strategy comes first: a multi-worker strategy must exist before TensorFlow runs.
+    strategy_name = dist.resolve_strategy_name(cfg.strategy)
+    strategy = dist.get_strategy(strategy_name)
+    distributed = dist.is_distributed(strategy)
+    chief = dist.is_chief(strategy)
+    replicas = int(strategy.num_replicas_in_sync)
+    if cfg.batch_size % replicas:
+        raise ValueError(
+            f"Expected `batch_size` divisible by the {replicas} replicas of strategy "
+            f"{strategy_name!r} (it is the global batch). Received: {cfg.batch_size}"
+        )
+    # Every worker must take the same decision (on a shared `out` folder they do).
+    start_epoch = int(state["epoch"]) if resume and state is not None else 0
+    refusals, epochs_sum, epochs_sq, n_workers = dist.all_workers_sum(
+        strategy, [float(refuse), start_epoch, start_epoch**2, 1.0]
+    )
+    if refusals:
+        found = f" (checkpoint at epoch {state.get('epoch')})" if state is not None else ""
+        raise FileExistsError(
+            f"{out_dir} already holds a training run{found}. "
+            "Pass resume=True (--resume) to continue it, overwrite=True (--overwrite) to "
+            "replace it, or choose another output folder."
+        )
+    if epochs_sq * n_workers != epochs_sum**2:
+        raise RuntimeError(
+            f"Expected every worker to find the same checkpoint in {ckpt_dir}. Received "
+            f"epoch {start_epoch} on {dist.task_name(strategy)}, another on other workers: "
+            "put `out` on a filesystem that all workers share."
+        )
+    if state is not None and not resume:  # overwrite
+        if chief:
+            shutil.rmtree(ckpt_dir, ignore_errors=True)
+        state = None
 
     data_dir = resolve_data_dir(data)
     keras.utils.set_random_seed(cfg.seed)
@@ -326,87 +454,131 @@ def fit_letter(
         image_size=cfg.image_size,
         min_side=cfg.min_side,
         group_column=cfg.group_column,
-        progress=verbose > 0,
+        progress=verbose > 0 and chief,
     )
     train, val = glyphs.split(cfg.val_fraction, seed=cfg.seed)
     split = _split_info(train, val)
+    where_run = _device_summary()
+    if distributed:
+        where_run += (
+            f"; strategy {strategy_name}: {replicas} replica(s) on {int(n_workers)} "
+            f"worker(s), {cfg.batch_size // replicas} crops per replica per step; "
+            f"this is {dist.task_name(strategy)}{' (chief)' if chief else ''}"
+        )
     if verbose:
         print(
             f"glyphvae: {name}: {glyphs.report.summary()} from {data_dir}; "
             f"train {len(train)} / validation {len(val)} (split by {split['by']}); "
-            f"training on {_device_summary()}",
+            f"training on {where_run}",
             flush=True,
         )
-    steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
-
-    if resume and state is not None:
-        if state.get("split", {}).get("val_files") != split["val_files"]:
-            warnings.warn(
-                "The data changed since the checkpoint: the validation split differs.",
-                UserWarning,
-                stacklevel=2,
+    if replicas > 1:  # whole global batches only: a replica must never get an empty batch
+        steps_per_epoch = len(train) // cfg.batch_size
+        if steps_per_epoch == 0:
+            raise ValueError(
+                f"Expected at least `batch_size` ({cfg.batch_size}) training crops to train on "
+                f"{replicas} replicas. Received {len(train)}"
             )
-        model = _load_checkpoint(ckpt_dir)
-        initial_epoch = int(state["epoch"])
-        history: dict[str, list[float]] = {k: list(v) for k, v in state["history"].items()}
-        if verbose:
-            print(f"glyphvae: resuming from epoch {initial_epoch} in {ckpt_dir}", flush=True)
     else:
-        model = _build_model(cfg, name, train.mean_color(), steps_per_epoch)
-        initial_epoch, history = 0, {}
+        steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
+    crops_per_epoch = min(len(train), steps_per_epoch * cfg.batch_size)
+
+    with strategy.scope():  # variables, optimizer state and compile under the strategy
+        if resume and state is not None:
+            if state.get("split", {}).get("val_files") != split["val_files"]:
+                warnings.warn(
+                    "The data changed since the checkpoint: the validation split differs.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            model = _load_checkpoint(ckpt_dir, cfg.mixed_precision)
+            _compile(model, cfg, model.optimizer)  # this run's speed options, same state
+            initial_epoch = int(state["epoch"])
+            history: dict[str, list[float]] = {k: list(v) for k, v in state["history"].items()}
+            if verbose:
+                print(f"glyphvae: resuming from epoch {initial_epoch} in {ckpt_dir}", flush=True)
+        else:
+            model = _build_model(cfg, name, train.mean_color(), steps_per_epoch)
+            initial_epoch, history = 0, {}
+    dist.scale_loss_per_replica(model, strategy)
+    dist.clip_after_all_reduce(model.optimizer, strategy)
 
     metadata: dict[str, Any] = {
         "letter": name,
         "training": cfg.to_dict(),
         "data": {**describe_data(data_dir), "split": split, "loaded": glyphs.report.summary()},
     }
+    if distributed:
+        metadata["distribution"] = {
+            "strategy": strategy_name,
+            "replicas": replicas,
+            "workers": int(n_workers),
+        }
     guard, stopwatch = NonFiniteGuard(), Stopwatch()
+    # non-chief workers save too (saving may read synchronised variables), but to scratch
+    scratch = None if chief else Path(tempfile.mkdtemp(prefix="glyphvae-worker-"))
     saver = CheckpointSaver(
-        ckpt_dir,
+        scratch or ckpt_dir,
         state={"letter": name, "config": cfg.to_dict(), "split": split},
         history=history,
         guard=guard,
         stopwatch=stopwatch,
     )
     cbs = [guard, stopwatch, saver, *(callbacks or [])]
-    if cfg.sample_every > 0:
-        cbs.append(SampleGrids(out_dir / "samples", cfg.sample_every, seed=cfg.seed))
+    if cfg.sample_every > 0 and chief:
+        cbs.append(
+            SampleGrids(out_dir / "samples", cfg.sample_every, seed=cfg.seed, local=distributed)
+        )
 
     train_ds = make_dataset(
         train.images, batch_size=cfg.batch_size, training=True, seed=cfg.seed, augment=cfg.augment
-    )
+    ).take(steps_per_epoch)
+    val_images = val.images
+    if 0 < len(val_images) % cfg.batch_size < replicas:  # would leave a replica empty
+        val_images = val_images[: len(val_images) - len(val_images) % cfg.batch_size]
     val_ds = (
-        make_dataset(val.images, batch_size=cfg.batch_size, training=False) if len(val) else None
+        make_dataset(val_images, batch_size=cfg.batch_size, training=False)
+        if len(val_images)
+        else None
     )
+    if distributed:
+        train_ds = dist.shard_by_data(train_ds)
+        val_ds = dist.shard_by_data(val_ds) if val_ds is not None else None
     start = time.perf_counter()
     interrupted = False
     try:
         if initial_epoch < cfg.epochs:
-            model.fit(
-                train_ds,
-                validation_data=val_ds,
-                epochs=cfg.epochs,
-                initial_epoch=initial_epoch,
-                callbacks=cbs,
-                shuffle=False,  # the tf.data pipeline shuffles (seeded)
-                verbose=verbose,
-            )
+            dist.match_distributed_data_order(train_ds, strategy)  # same batches on 1 or N
+            with dist.keras_multi_worker_fix(strategy):
+                model.fit(
+                    train_ds,
+                    validation_data=val_ds,
+                    epochs=cfg.epochs,
+                    initial_epoch=initial_epoch,
+                    callbacks=cbs,
+                    shuffle=False,  # the tf.data pipeline shuffles (seeded)
+                    verbose=verbose,
+                )
     except KeyboardInterrupt:
         interrupted = True
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     seconds = time.perf_counter() - start
     epochs_done = initial_epoch + len(stopwatch.epoch_seconds)
     train_time = sum(stopwatch.epoch_seconds)
-    ips = len(train) * len(stopwatch.epoch_seconds) / train_time if train_time > 0 else 0.0
+    ips = crops_per_epoch * len(stopwatch.epoch_seconds) / train_time if train_time > 0 else 0.0
 
     if guard.failed_at is not None:
         epoch, batch = guard.failed_at
         kept = read_checkpoint_state(ckpt_dir)
         if kept is not None:
-            model = _load_checkpoint(ckpt_dir)
-            if model.prior_components:
-                model.fit_prior(train.images, seed=cfg.seed)
-            metadata["training_status"] = f"stopped: non-finite loss at epoch {epoch}"
-            _write_outputs(model, out_dir, val, dict(kept["history"]), metadata)
+            if chief:
+                model = _load_checkpoint(ckpt_dir, cfg.mixed_precision)
+                if model.prior_components:
+                    model.fit_prior(train.images, seed=cfg.seed)
+                metadata["training_status"] = f"stopped: non-finite loss at epoch {epoch}"
+                _write_outputs(model, out_dir, val, dict(kept["history"]), metadata)
             where = (
                 f"the last good checkpoint (epoch {kept['epoch']}) is kept in {ckpt_dir} "
                 f"and the model files in {out_dir} hold its weights"
@@ -418,23 +590,30 @@ def fit_letter(
             f"{where}. Try a lower learning rate (now {cfg.learning_rate}) or a smaller image size."
         )
 
-    if model.prior_components:
-        model.fit_prior(train.images, seed=cfg.seed)
+    final = dist.local_copy(model) if distributed else model
+    if final.prior_components:
+        final.fit_prior(train.images, seed=cfg.seed)
     metadata["training_status"] = "interrupted" if interrupted else "complete"
     metadata["epochs_completed"] = epochs_done
     metadata["images_per_second"] = round(ips, 1)
     metadata["final_metrics"] = {k: v[-1] for k, v in history.items() if v}
-    _write_outputs(model, out_dir, val, history, metadata)
+    if chief:
+        _write_outputs(final, out_dir, val, history, metadata)
     if verbose:
+        wrote = (
+            f"model, samples.png, loss.png and history.json written to {out_dir}"
+            if chief
+            else f"the chief wrote the files to {out_dir}"
+        )
         print(
             f"glyphvae: {epochs_done} epochs in {seconds:.1f} s ({ips:.0f} images/s training); "
-            f"model, samples.png, loss.png and history.json written to {out_dir}",
+            f"{wrote}",
             flush=True,
         )
     if interrupted:
         raise KeyboardInterrupt(f"Training interrupted; progress saved in {out_dir}")
     return FitResult(
-        model=model,
+        model=final,
         out_dir=out_dir,
         history=history,
         epochs=epochs_done,

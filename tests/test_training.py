@@ -1,4 +1,5 @@
 import json
+import warnings
 
 import keras
 import numpy as np
@@ -149,4 +150,70 @@ def test_bad_config_values():
     with pytest.raises(ValueError, match="unknown"):
         TrainConfig.from_dict({"epoch": 3})
     config = TrainConfig(channels=(8, 16), res_blocks=(0, 1))
+    assert TrainConfig.from_dict(config.to_dict()) == config
+
+
+def test_mixed_precision_trains_finite_in_float32_and_resumes(crop_tree, tmp_path):
+    out = tmp_path / "run"
+    result = fit_letter(
+        "epsilon",
+        data=crop_tree,
+        out=out,
+        config=TINY_TRAIN,
+        epochs=1,
+        mixed_precision=True,
+        verbose=0,
+    )
+    model = result.model
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    policies = {layer.dtype_policy.name for layer in model.decoder.layers}
+    assert "mixed_float16" in policies
+    assert all(np.all(np.isfinite(v)) for v in result.history.values())
+    outputs = model(np.zeros((2, 32, 32, 3), np.float32))
+    assert {keras.backend.standardize_dtype(v.dtype) for v in outputs.values()} == {"float32"}
+    assert model.generate(3, seed=0).dtype == np.float32
+    # resuming rebuilds the sub-networks in mixed precision, and speed options may change
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        resumed = fit_letter(
+            "epsilon",
+            data=crop_tree,
+            out=out,
+            config=TINY_TRAIN,
+            epochs=2,
+            resume=True,
+            mixed_precision=True,
+            steps_per_execution=2,
+            verbose=0,
+        )
+    assert {layer.dtype_policy.name for layer in resumed.model.decoder.layers} == policies
+    assert resumed.model.steps_per_execution == 2
+    assert len(resumed.history["loss"]) == 2 and np.all(np.isfinite(resumed.history["loss"]))
+
+
+def test_cli_speed_options_reach_the_run(crop_tree, tmp_path):
+    from click.testing import CliRunner
+
+    from glyphvae.cli import main
+
+    out = tmp_path / "run"
+    args = ["fit", "--letter", "epsilon", "--data", str(crop_tree), "--out", str(out)]
+    args += ["--image-size", "32", "--latent-dim", "4", "--epochs", "1", "--batch-size", "4"]
+    args += ["--jit-compile", "off", "--steps-per-execution", "3", "--strategy", "default"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "images/s training" in result.output
+    training = json.loads((out / "metadata.json").read_text())["training"]
+    assert training["jit_compile"] is False and training["steps_per_execution"] == 3
+    assert training["strategy"] == "default"
+    history = json.loads((out / "history.json").read_text())
+    assert np.all(np.isfinite(history["loss"]))
+
+
+def test_speed_and_strategy_options_are_checked():
+    with pytest.raises(ValueError, match="strategy"):
+        TrainConfig(strategy="tpu")
+    with pytest.raises(ValueError, match="steps_per_execution"):
+        TrainConfig(steps_per_execution=0)
+    config = TrainConfig(jit_compile=False, steps_per_execution=4, strategy="mirrored")
     assert TrainConfig.from_dict(config.to_dict()) == config

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from glyphvae._distribute import STRATEGIES
 from glyphvae.training import TrainConfig
 
 _DEFAULTS = TrainConfig()
@@ -82,6 +83,29 @@ _DEFAULTS = TrainConfig()
 )
 @click.option("--no-augment", is_flag=True, help="Disable the random affine jitter.")
 @click.option("--mixed-precision", is_flag=True, help="Train in mixed_float16 (GPU only).")
+@click.option(
+    "--jit-compile",
+    type=click.Choice(["auto", "on", "off"]),
+    default="auto",
+    show_default=True,
+    help="Compile the training step with XLA (auto: on with a GPU, off on CPU).",
+)
+@click.option(
+    "--steps-per-execution",
+    type=click.IntRange(1),
+    default=_DEFAULTS.steps_per_execution,
+    show_default=True,
+    help="Training steps per call into the compiled graph (raise on a fast GPU).",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(STRATEGIES),
+    default=_DEFAULTS.strategy,
+    show_default=True,
+    help="tf.distribute strategy: mirrored = all GPUs here, multiworker = machines from "
+    "TF_CONFIG or Slurm; auto picks them when there are several GPUs or a TF_CONFIG. "
+    "--batch-size is the global batch.",
+)
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint in --out.")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier run in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
@@ -102,6 +126,9 @@ def fit(
     sample_every: int,
     no_augment: bool,
     mixed_precision: bool,
+    jit_compile: str,
+    steps_per_execution: int,
+    strategy: str,
     resume: bool,
     overwrite: bool,
     quiet: bool,
@@ -124,6 +151,9 @@ def fit(
         sample_every=sample_every,
         augment=AugmentConfig.none() if no_augment else AugmentConfig(),
         mixed_precision=mixed_precision,
+        jit_compile={"auto": None, "on": True, "off": False}[jit_compile],
+        steps_per_execution=steps_per_execution,
+        strategy=strategy,
     )
     fit_letter(
         letter,
