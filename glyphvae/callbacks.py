@@ -4,6 +4,12 @@ Checkpoints are full ``.keras`` archives (weights *and* optimizer state) written
 at the end of each good epoch, next to a ``state.json`` that records the epoch and history;
 ``--resume`` continues from them. A non-finite loss stops training before the next
 checkpoint is written, so the last checkpoint on disk is always a good one.
+
+A checkpoint is two files, so it is committed in an order that a kill at any moment cannot
+break: the archive is written under a new name (``epoch-0005.keras``), then ``state.json``,
+which names its archive, replaces the old state in one rename (the commit point), and only
+then is the previous archive deleted. A run killed anywhere in between resumes from the
+epoch that ``state.json`` names, with the archive of that same epoch.
 """
 
 from __future__ import annotations
@@ -25,12 +31,14 @@ __all__ = [
     "NonFiniteGuard",
     "SampleGrids",
     "Stopwatch",
+    "checkpoint_model_path",
     "read_checkpoint_state",
     "weights_are_finite",
 ]
 
-CHECKPOINT_MODEL = "last.keras"
 CHECKPOINT_STATE = "state.json"
+LEGACY_CHECKPOINT_MODEL = "last.keras"
+"""The archive name of checkpoints written before ``state.json`` named its archive."""
 
 
 def weights_are_finite(model: keras.Model) -> bool:
@@ -130,22 +138,56 @@ class CheckpointSaver(keras.callbacks.Callback):
             self.guard.failed_at = (epoch + 1, 0)
             self.model.stop_training = True
             return
-        with atomic_path(self.directory / CHECKPOINT_MODEL) as tmp:
+        name = f"epoch-{epoch + 1:04d}.keras"
+        with atomic_path(self.directory / name) as tmp:
             self.model.save(tmp)
-        atomic_write_json(
+        atomic_write_json(  # the commit point: from here on, resume uses this epoch
             self.directory / CHECKPOINT_STATE,
-            {**self.state, "epoch": epoch + 1, "history": self.history},
+            {**self.state, "epoch": epoch + 1, "model": name, "history": self.history},
         )
+        for old in self.directory.glob("*.keras"):
+            if old.name != name:
+                old.unlink(missing_ok=True)
         self.last_saved_epoch = epoch + 1
 
 
 def read_checkpoint_state(directory: Path) -> dict[str, Any] | None:
-    """The ``state.json`` of a checkpoint folder, or ``None`` if there is no checkpoint."""
-    state_path = Path(directory) / CHECKPOINT_STATE
-    if not state_path.is_file() or not (Path(directory) / CHECKPOINT_MODEL).is_file():
+    """The ``state.json`` of a checkpoint folder, or ``None`` if there is no checkpoint.
+
+    Raises:
+        ValueError: ``state.json`` is not valid JSON, or names an archive that is missing
+            (the folder was edited by hand: glyphvae never leaves it so).
+    """
+    directory = Path(directory)
+    state_path = directory / CHECKPOINT_STATE
+    if not state_path.is_file():
         return None
-    state: dict[str, Any] = json.loads(state_path.read_text(encoding="utf-8"))
+    try:
+        state: dict[str, Any] = json.loads(state_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(
+            f"Expected the checkpoint state {state_path} to be JSON. Received unreadable "
+            f"contents ({e}); move the checkpoints folder away to start afresh"
+        ) from e
+    state.setdefault("model", LEGACY_CHECKPOINT_MODEL)
+    if not (directory / state["model"]).is_file():
+        raise ValueError(
+            f"Expected the checkpoint archive {directory / state['model']} named by "
+            f"{state_path}. Received no such file; move the checkpoints folder away to start "
+            "afresh"
+        )
     return state
+
+
+def checkpoint_model_path(directory: Path) -> Path | None:
+    """The ``.keras`` archive of the checkpoint in ``directory``, or ``None`` if there is none.
+
+    >>> import tempfile
+    >>> checkpoint_model_path(Path(tempfile.mkdtemp())) is None
+    True
+    """
+    state = read_checkpoint_state(directory)
+    return None if state is None else Path(directory) / state["model"]
 
 
 class SampleGrids(keras.callbacks.Callback):

@@ -31,6 +31,10 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     Yields:
         A temporary path in the same folder. Write the file there.
 
+    Raises:
+        OSError: Writing or renaming failed (e.g. ``ENOSPC``, disk full); the message names
+            the target and says that the previous file is unchanged, and ``errno`` is kept.
+
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> with atomic_path(d / "a.txt") as tmp:
@@ -55,6 +59,12 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, target)
+    except OSError as e:  # a full disk, a quota, a file size limit, a lost mount...
+        raise OSError(
+            e.errno,
+            f"Could not write {target}: {e.strerror or e}. Nothing was replaced: the previous "
+            "file, if any, is intact",
+        ) from e
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

@@ -8,18 +8,23 @@ What a run writes to its output folder::
     reconstructions.png                             held-out crops (top) and their reconstructions
     loss.png                                        training and validation loss per epoch
     samples/epoch_XXXX.png                          grids every N epochs (``sample_every``)
-    checkpoints/last.keras, checkpoints/state.json  the last good epoch, for ``resume``
+    checkpoints/state.json, checkpoints/epoch-XXXX.keras
+                                                    the last good epoch, for ``resume``
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -244,6 +249,9 @@ def _build_model(
     finally:
         keras.config.set_dtype_policy(previous)
     _compile(model, cfg, keras.optimizers.Adam(cfg.learning_rate, global_clipnorm=1.0))
+    # Create the optimizer's slots now: made lazily inside the first step, they force
+    # TensorFlow to trace the whole training step twice (seconds on a CPU).
+    model.optimizer.build(model.trainable_variables)
     return model
 
 
@@ -257,10 +265,10 @@ def _compile(model: Any, cfg: TrainConfig, optimizer: Any) -> None:
 
 
 def _load_checkpoint(ckpt_dir: Path, mixed_precision: bool = False) -> Any:
-    """Load ``last.keras`` (model and optimizer state) in Keras safe mode."""
+    """Load the checkpoint's archive (model and optimizer state) in Keras safe mode."""
     import keras
 
-    from glyphvae.callbacks import CHECKPOINT_MODEL
+    from glyphvae.callbacks import checkpoint_model_path
     from glyphvae.models import GlyphVAE  # registers the class with Keras
 
     previous = keras.config.dtype_policy()
@@ -268,12 +276,42 @@ def _load_checkpoint(ckpt_dir: Path, mixed_precision: bool = False) -> Any:
         keras.config.set_dtype_policy("mixed_float16")
     try:
         return keras.saving.load_model(
-            ckpt_dir / CHECKPOINT_MODEL,
+            checkpoint_model_path(ckpt_dir),
             custom_objects={"glyphvae>GlyphVAE": GlyphVAE},
             safe_mode=True,
         )
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While training, SIGTERM (a scheduler pre-empting the job) stops it like Ctrl-C.
+
+    Both then end the same way: the last complete epoch stays checkpointed, the model files
+    are written, and ``resume`` continues. Only the main thread can install handlers; in
+    other threads this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"stopped by signal {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _remove_stale_temporaries(*folders: Path) -> None:
+    """Delete temporary files that a killed run left behind (never trusted, only litter)."""
+    for folder in folders:
+        for tmp in folder.glob(".tmp-*") if folder.is_dir() else ():
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
 
 def _write_outputs(
@@ -308,14 +346,18 @@ def fit_letter(
 ) -> FitResult:
     """Train a :class:`~glyphvae.models.GlyphVAE` on the crops of one letter.
 
+    An epoch is ``len(train) // batch_size`` whole batches of the reshuffled training crops
+    (the few left over sit out that epoch, different ones each time), so the training step
+    is compiled once, for one batch shape.
+
     **Distributed training.** ``strategy="mirrored"`` trains on every GPU of this machine;
     ``"multiworker"`` runs one process per machine (each on all its GPUs), the cluster read
     from ``TF_CONFIG`` or, when that is unset, from the Slurm job step. ``batch_size`` is the
     global batch, split evenly over the replicas (it must divide evenly); every worker runs
     the in-memory input pipeline with the same seed and keeps its share of each global batch
     (``AutoShardPolicy.DATA``), and losses and gradient clipping are computed over the global
-    batch, so N replicas take the same optimizer steps on the same crops as one process; a
-    last partial batch of each epoch is dropped. Only the reparameterisation noise differs.
+    batch, so N replicas take the same optimizer steps on the same crops as one process.
+    Only the reparameterisation noise differs.
     The chief (task ``chief``, else worker 0) writes checkpoints and files; ``out`` must be on
     a filesystem all workers share, and every worker must find the same checkpoint to
     ``resume``. On Slurm, one task per node:
@@ -356,6 +398,11 @@ def fit_letter(
             ``overwrite`` was given.
         NonFiniteLossError: The loss became NaN/inf; the last good checkpoint is kept in
             ``<out>/checkpoints`` and the model files hold its weights.
+        KeyboardInterrupt: Ctrl-C or SIGTERM (e.g. a pre-empted job) stopped training; the
+            last complete epoch is checkpointed, the model files hold the current weights
+            (``metadata.json`` says ``"training_status": "interrupted"``), and ``resume``
+            continues. A kill (SIGKILL, power loss) loses at most the epoch in progress:
+            every file is written atomically and the checkpoint is committed last.
 
     >>> import tempfile, numpy as np
     >>> from glyphvae.data.io import write_image
@@ -386,7 +433,12 @@ def fit_letter(
     name = resolve_letter(letter)
     out_dir = Path(out) if out is not None else Path("runs") / name
     ckpt_dir = out_dir / "checkpoints"
-    state = read_checkpoint_state(ckpt_dir)
+    try:
+        state = read_checkpoint_state(ckpt_dir)
+    except ValueError:
+        if resume or not overwrite:
+            raise
+        state = {}  # a damaged checkpoint folder that `overwrite` replaces
     cfg = replace(config or TrainConfig(), **overrides)
 
     refuse = state is not None and not resume and not overwrite
@@ -445,6 +497,8 @@ def fit_letter(
         if chief:
             shutil.rmtree(ckpt_dir, ignore_errors=True)
         state = None
+    if chief:
+        _remove_stale_temporaries(out_dir, ckpt_dir)
 
     data_dir = resolve_data_dir(data)
     keras.utils.set_random_seed(cfg.seed)
@@ -472,15 +526,16 @@ def fit_letter(
             f"training on {where_run}",
             flush=True,
         )
-    if replicas > 1:  # whole global batches only: a replica must never get an empty batch
-        steps_per_epoch = len(train) // cfg.batch_size
-        if steps_per_epoch == 0:
+    # Whole batches only (the shuffled remainder sits out, a different one each epoch): the
+    # training step is traced once, for one batch shape, and no replica gets an empty batch.
+    steps_per_epoch = len(train) // cfg.batch_size
+    if steps_per_epoch == 0:
+        if replicas > 1:
             raise ValueError(
                 f"Expected at least `batch_size` ({cfg.batch_size}) training crops to train on "
                 f"{replicas} replicas. Received {len(train)}"
             )
-    else:
-        steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
+        steps_per_epoch = 1  # fewer crops than one batch: one smaller batch per epoch
     crops_per_epoch = min(len(train), steps_per_epoch * cfg.batch_size)
 
     with strategy.scope():  # variables, optimizer state and compile under the strategy
@@ -549,7 +604,7 @@ def fit_letter(
     try:
         if initial_epoch < cfg.epochs:
             dist.match_distributed_data_order(train_ds, strategy)  # same batches on 1 or N
-            with dist.keras_multi_worker_fix(strategy):
+            with dist.keras_multi_worker_fix(strategy), _sigterm_as_interrupt():
                 model.fit(
                     train_ds,
                     validation_data=val_ds,

@@ -90,3 +90,10 @@ def test_sample_rejects_a_folder_without_a_model(tmp_path):
     result = CliRunner().invoke(main, ["sample", "--model", str(tmp_path)])
     assert result.exit_code == 1
     assert "config.json" in result.output
+
+
+def test_fit_options_match_the_model():
+    from glyphvae.cli.train import SIGMA_MODES as CLI_MODES
+    from glyphvae.models.glyph_vae import SIGMA_MODES
+
+    assert CLI_MODES == SIGMA_MODES

@@ -30,6 +30,7 @@ import numpy as np
 import pytest
 
 from glyphvae._distribute import tf_config_from_slurm
+from glyphvae.callbacks import checkpoint_model_path
 from glyphvae.models import GlyphVAE
 from tests.conftest import TINY
 from tests.helpers import make_crop_tree
@@ -227,9 +228,8 @@ def test_two_workers_train_like_one_process(tmp_path):
     # the same optimizer steps: whole global batches, each crop once per epoch
     steps_per_epoch = len(train) // CONFIG["batch_size"]
     for folder in (shared, tmp_path / "single"):
-        model = keras.saving.load_model(
-            folder / "checkpoints" / "last.keras", custom_objects={"glyphvae>GlyphVAE": GlyphVAE}
-        )
+        archive = checkpoint_model_path(folder / "checkpoints")
+        model = keras.saving.load_model(archive, custom_objects={"glyphvae>GlyphVAE": GlyphVAE})
         assert int(model.optimizer.iterations.numpy()) == 3 * steps_per_epoch
     meta = json.loads((shared / "metadata.json").read_text())
     assert meta["distribution"] == {

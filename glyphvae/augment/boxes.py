@@ -27,7 +27,10 @@ def _boxes(boxes: Boxes | None, name: str) -> np.ndarray:
         return np.zeros((0, 4))
     if arr.ndim != 2 or arr.shape[1] < 4:
         raise ValueError(f"Expected `{name}` of shape (n, 4). Received {arr.shape}")
-    return arr[:, :4]
+    arr = arr[:, :4]
+    if not np.isfinite(arr).all():
+        raise ValueError(f"Expected finite `{name}`. Received NaN or infinite coordinates")
+    return arr
 
 
 def _overlaps(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

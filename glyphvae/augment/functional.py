@@ -61,7 +61,21 @@ def _as_float_rgb(image: np.ndarray, name: str) -> np.ndarray:
         return arr.astype(np.float32) * np.float32(1 / 255)
     if arr.dtype not in (np.float32, np.float64):
         raise TypeError(f"Expected `{name}` as float in [0, 1] or uint8. Received {arr.dtype}")
+    _check_finite(arr, name)
     return arr.astype(np.float32, copy=False)
+
+
+def _check_finite(arr: np.ndarray, name: str) -> None:
+    """Refuse NaN/inf in a float image (one sum: cheap enough to run on every page)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(arr.sum(dtype=np.float64))
+    if not math.isfinite(total):
+        bad = arr.size - int(np.count_nonzero(np.isfinite(arr)))
+        if bad:
+            raise ValueError(
+                f"Expected `{name}` with finite values in [0, 1]. Received {bad} NaN or "
+                f"infinite value(s)"
+            )
 
 
 def _check_page(page: np.ndarray, name: str = "page") -> np.ndarray:
@@ -70,6 +84,8 @@ def _check_page(page: np.ndarray, name: str = "page") -> np.ndarray:
         raise ValueError(f"Expected `{name}` of shape (height, width, 3). Received {arr.shape}")
     if arr.dtype not in (np.uint8, np.float32, np.float64):
         raise TypeError(f"Expected `{name}` as float in [0, 1] or uint8. Received {arr.dtype}")
+    if arr.dtype != np.uint8:
+        _check_finite(arr, name)
     return arr
 
 
@@ -177,6 +193,8 @@ def _check_layers(ratio: np.ndarray, matte: np.ndarray) -> tuple[np.ndarray, np.
             "Expected a ratio (h, w, 3) and a matte (h, w) of the same size. "
             f"Received {r.shape} and {m.shape}"
         )
+    _check_finite(r, "ratio")
+    _check_finite(m, "matte")
     return r, m
 
 
@@ -363,8 +381,8 @@ def plan_pastes(
     """
     if isinstance(k, bool) or int(k) < 0:
         raise ValueError(f"Expected `k` >= 0. Received {k!r}")
-    if not letter_height > 0:
-        raise ValueError(f"Expected `letter_height` > 0. Received {letter_height!r}")
+    if not (letter_height > 0 and math.isfinite(letter_height)):
+        raise ValueError(f"Expected a finite `letter_height` > 0. Received {letter_height!r}")
     if not 0.0 <= max_iou <= 1.0:
         raise ValueError(f"Expected `max_iou` in [0, 1]. Received {max_iou!r}")
     if int(max_attempts) < 1:
@@ -493,6 +511,7 @@ def apply_pastes(
                 cache[idx] = np.asarray(layers[idx], np.float32)
                 if cache[idx].ndim != 3 or cache[idx].shape[2] != 4:
                     raise ValueError(f"Expected layers (h, w, 4). Received {cache[idx].shape}")
+                _check_finite(cache[idx], "layers")
             else:
                 raw = None if glyphs is None else glyphs[idx]
                 ratio = ink_ratio(raw) if ratios is None else ratios[idx]  # type: ignore[arg-type]

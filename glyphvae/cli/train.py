@@ -10,6 +10,8 @@ from glyphvae._distribute import STRATEGIES
 from glyphvae.training import TrainConfig
 
 _DEFAULTS = TrainConfig()
+SIGMA_MODES = ("learned", "optimal", "fixed")
+"""``GlyphVAE``'s ``decoder_sigma`` modes, written out so that ``--help`` imports no Keras."""
 
 
 @click.command()
@@ -58,6 +60,41 @@ _DEFAULTS = TrainConfig()
     type=click.IntRange(0),
     default=_DEFAULTS.kl_warmup_epochs,
     show_default=True,
+)
+@click.option(
+    "--free-bits",
+    type=click.FloatRange(0),
+    default=_DEFAULTS.free_bits,
+    show_default=True,
+    help="Nats per latent dimension not penalised by the KL term (0: off).",
+)
+@click.option(
+    "--decoder-sigma",
+    type=click.Choice(SIGMA_MODES),
+    default=_DEFAULTS.decoder_sigma,
+    show_default=True,
+    help="How the decoder's noise scale is set.",
+)
+@click.option(
+    "--prior-components",
+    type=click.IntRange(0),
+    default=_DEFAULTS.prior_components,
+    show_default=True,
+    help="Components of the mixture prior fitted after training (0: standard normal).",
+)
+@click.option(
+    "--adversarial-weight",
+    type=click.FloatRange(0),
+    default=_DEFAULTS.adversarial_weight,
+    show_default=True,
+    help="Weight of the patch-adversarial term (0: off, about twice as fast, blurrier).",
+)
+@click.option(
+    "--adversarial-start-epochs",
+    type=click.IntRange(0),
+    default=_DEFAULTS.adversarial_start_epochs,
+    show_default=True,
+    help="Epoch at which the adversarial term starts.",
 )
 @click.option(
     "--val-fraction",
@@ -120,6 +157,11 @@ def fit(
     learning_rate: float,
     kl_weight: float,
     kl_warmup_epochs: int,
+    free_bits: float,
+    decoder_sigma: str,
+    prior_components: int,
+    adversarial_weight: float,
+    adversarial_start_epochs: int,
     val_fraction: float,
     min_side: int,
     seed: int,
@@ -145,6 +187,11 @@ def fit(
         learning_rate=learning_rate,
         kl_weight=kl_weight,
         kl_warmup_epochs=kl_warmup_epochs,
+        free_bits=free_bits,
+        decoder_sigma=decoder_sigma,
+        prior_components=prior_components,
+        adversarial_weight=adversarial_weight,
+        adversarial_start_epochs=adversarial_start_epochs,
         val_fraction=val_fraction,
         min_side=min_side,
         seed=seed,

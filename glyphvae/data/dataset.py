@@ -17,7 +17,7 @@ import csv
 import logging
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +30,7 @@ from glyphvae.data.split import split_indices
 from glyphvae.letters import LETTER_NAMES, resolve_letter
 
 __all__ = [
+    "DEFAULT_MAX_BYTES",
     "GROUP_COLUMNS",
     "BadImageWarning",
     "CropRecord",
@@ -44,6 +45,12 @@ logger = logging.getLogger("glyphvae")
 
 GROUP_COLUMNS: tuple[str, ...] = ("TM", "papyrus", "papyrus_id", "group", "document", "doc_id")
 """Column names recognised (case-insensitive) as a papyrus/group id in ``metadata.csv``."""
+
+DEFAULT_MAX_BYTES = 4 << 30
+"""Default memory bound of a loaded crop set: 4 GiB of ``uint8`` images (about 340,000
+crops at 64 px, or 21,000 at 256 px)."""
+
+_WINDOW_PER_WORKER = 16  # decoded crops in flight per thread: bounds the loader's own memory
 
 
 class BadImageWarning(UserWarning):
@@ -279,11 +286,17 @@ def load_crops(
     min_side: int = 16,
     workers: int | None = None,
     progress: bool = True,
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> GlyphSet:
     """Decode, square-pad and resize crops in parallel threads.
 
     Unreadable files are skipped with a :class:`BadImageWarning` naming each file; crops
     whose shorter side is below ``min_side`` are dropped and counted in the report.
+
+    Memory is bounded: the images need ``len(records) * image_size**2 * 3`` bytes, which
+    must not exceed ``max_bytes`` (checked before anything is decoded), and at most a few
+    dozen decoded source images are in flight at once, each at most
+    :data:`~glyphvae.data.io.MAX_PIXELS` pixels.
 
     Args:
         records: Crops from :func:`find_crops`.
@@ -291,24 +304,40 @@ def load_crops(
         min_side: Drop crops whose shorter side (in source pixels) is smaller. ``0`` keeps all.
         workers: Decoding threads (default: CPU count).
         progress: Show a progress bar for large sets.
+        max_bytes: Refuse sets whose images would need more memory than this.
 
     Returns:
         A :class:`GlyphSet`.
 
     Raises:
         ValueError: If no crop is left after skipping and dropping.
+        MemoryError: If the images would need more than ``max_bytes``.
     """
     validate_image_size(image_size)
     if min_side < 0:
         raise ValueError(f"Expected `min_side` >= 0. Received: {min_side}")
+    need = len(records) * image_size * image_size * 3
+    if need > max_bytes:
+        raise MemoryError(
+            f"Expected crops that fit in max_bytes={max_bytes:,} bytes. Received "
+            f"{len(records):,} crops at {image_size} px, which need {need:,} bytes; load fewer "
+            "crops (one letter, a subset), a smaller image_size, or pass a larger max_bytes"
+        )
     report = LoadReport(found=len(records))
     images = np.empty((len(records), image_size, image_size, 3), dtype=np.uint8)
     keep: list[int] = []
     workers = workers or min(8, os.cpu_count() or 1)
     from tqdm.auto import tqdm
 
+    window = workers * _WINDOW_PER_WORKER
+
+    def decoded(pool: ThreadPoolExecutor) -> Iterator[tuple[str, object]]:
+        for start in range(0, len(records), window):  # never more than `window` in flight
+            chunk = records[start : start + window]
+            yield from pool.map(lambda r: _load_one(r, image_size, min_side), chunk)
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = pool.map(lambda r: _load_one(r, image_size, min_side), records)
+        results = decoded(pool)
         bar = tqdm(
             results,
             total=len(records),
@@ -354,6 +383,7 @@ def load_glyphs(
     min_side: int = 16,
     group_column: str | None = None,
     progress: bool = True,
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> GlyphSet:
     """Find and load the crops of one letter (or of all letters) from ``root``.
 
@@ -364,6 +394,7 @@ def load_glyphs(
         min_side: Drop crops whose shorter side is below this many pixels.
         group_column: ``metadata.csv`` column with the papyrus id (auto-detected if ``None``).
         progress: Show a progress bar for large sets.
+        max_bytes: Memory bound of the loaded images (see :func:`load_crops`).
 
     Returns:
         A :class:`GlyphSet` of ``uint8`` RGB images.
@@ -378,4 +409,6 @@ def load_glyphs(
     ((3, 32, 32, 3), 'epsilon')
     """
     records = find_crops(root, letter=letter, group_column=group_column)
-    return load_crops(records, image_size=image_size, min_side=min_side, progress=progress)
+    return load_crops(
+        records, image_size=image_size, min_side=min_side, progress=progress, max_bytes=max_bytes
+    )

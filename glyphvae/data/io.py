@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -66,6 +67,87 @@ def _is_truncated(data: bytes, suffix: str) -> str | None:
     return None
 
 
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _header_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` read from a PNG, JPEG, BMP, WebP or TIFF header, without decoding.
+
+    Lets :func:`decode_image` refuse an enormous image (or a header that claims one) before
+    a decoder allocates its pixels. ``None`` when the format is another one or the header
+    cannot be parsed (the decoder then decides, and the size is checked after decoding).
+    """
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:2] == b"BM" and len(data) >= 26:
+        width = int.from_bytes(data[18:22], "little", signed=True)
+        height = int.from_bytes(data[22:26], "little", signed=True)
+        return abs(width), abs(height)
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP" and len(data) >= 30:
+        kind = data[12:16]
+        if kind == b"VP8X":  # extended: 24-bit canvas size minus one
+            return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(
+                data[27:30], "little"
+            )
+        if kind == b"VP8L":  # lossless: 14-bit sizes minus one after a signature byte
+            bits = int.from_bytes(data[21:25], "little")
+            return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+        if kind == b"VP8 ":  # lossy key frame: 14-bit sizes after a start code
+            return (
+                int.from_bytes(data[26:28], "little") & 0x3FFF,
+                int.from_bytes(data[28:30], "little") & 0x3FFF,
+            )
+        return None
+    if data[:4] in (b"II*\x00", b"MM\x00*") and len(data) >= 8:
+        return _tiff_size(data)
+    if data[:2] == b"\xff\xd8":
+        i = 2
+        while i + 9 < len(data):
+            if data[i] != 0xFF:
+                return None
+            marker = data[i + 1]
+            if marker == 0xFF:  # fill byte
+                i += 1
+                continue
+            if marker in _SOF_MARKERS:
+                height = int.from_bytes(data[i + 5 : i + 7], "big")
+                width = int.from_bytes(data[i + 7 : i + 9], "big")
+                return width, height
+            if marker == 0xDA:  # start of scan before any frame header
+                return None
+            if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+                i += 2
+                continue
+            i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
+    return None
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height (tags 256 and 257) from a TIFF's first image directory."""
+    order: Literal["little", "big"] = "little" if data[:2] == b"II" else "big"
+    offset = int.from_bytes(data[4:8], order)
+    if offset + 2 > len(data):
+        return None
+    count = int.from_bytes(data[offset : offset + 2], order)
+    found: dict[int, int] = {}
+    for k in range(count):
+        entry = data[offset + 2 + 12 * k : offset + 14 + 12 * k]
+        if len(entry) < 12:
+            return None
+        tag, kind = int.from_bytes(entry[:2], order), int.from_bytes(entry[2:4], order)
+        if tag in (256, 257):
+            size = 2 if kind == 3 else 4  # SHORT or LONG
+            found[tag] = int.from_bytes(entry[8 : 8 + size], order)
+    return (found[256], found[257]) if len(found) == 2 else None
+
+
+def _check_pixels(width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise UnreadableImageError(
+            f"image too large ({width}x{height} pixels; at most {MAX_PIXELS})"
+        )
+
+
 def _to_float(img: np.ndarray) -> np.ndarray:
     if img.dtype == np.uint8:
         return img.astype(np.float32) / 255.0
@@ -101,6 +183,9 @@ def decode_image(
     reason = _is_truncated(data, suffix)
     if reason:
         raise UnreadableImageError(reason)
+    header = _header_size(data)
+    if header is not None:
+        _check_pixels(*header)
     buf = np.frombuffer(data, dtype=np.uint8)
     # JPEG cannot carry alpha, and ANYCOLOR applies the EXIF orientation a viewer shows.
     # Other formats are read unchanged so that alpha and 16-bit depth survive.
@@ -112,10 +197,7 @@ def decode_image(
         raise UnreadableImageError(f"OpenCV could not decode it ({e.err or e})") from e
     if img is None or img.size == 0:
         raise UnreadableImageError("not a decodable image")
-    if img.shape[0] * img.shape[1] > MAX_PIXELS:
-        raise UnreadableImageError(
-            f"image too large ({img.shape[1]}x{img.shape[0]} pixels; at most {MAX_PIXELS})"
-        )
+    _check_pixels(img.shape[1], img.shape[0])
     img = _to_float(img)
     if img.ndim == 2:
         img = img[:, :, None]
@@ -166,13 +248,31 @@ def read_image(
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
-    """Convert an image in ``[0, 1]`` (float) or ``[0, 255]`` (uint8) to ``uint8``."""
+    """Convert an image in ``[0, 1]`` (float) or ``[0, 255]`` (uint8) to ``uint8``.
+
+    Float values outside ``[0, 1]`` are clipped. NaN or infinite values are an error, never
+    turned silently into black pixels (a model that produces them is broken, and a picture of
+    black squares would hide it).
+
+    Raises:
+        TypeError: Neither a float nor a ``uint8`` array.
+        ValueError: The array holds NaN or infinite values.
+
+    >>> to_uint8(np.array([[0.0, 0.5, 2.0]])).tolist()
+    [[0, 128, 255]]
+    """
     arr = np.asarray(image)
     if arr.dtype == np.uint8:
         return arr
     if not np.issubdtype(arr.dtype, np.floating):
         raise TypeError(f"Expected a float image in [0, 1] or a uint8 image. Received {arr.dtype}")
-    return (np.clip(np.nan_to_num(arr, nan=0.0), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    bad = arr.size - int(np.count_nonzero(np.isfinite(arr)))
+    if bad:
+        raise ValueError(
+            f"Expected finite pixel values in [0, 1]. Received {bad} NaN or infinite "
+            f"value(s) in an image of shape {arr.shape}"
+        )
+    return (np.clip(arr, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
 def write_image(path: str | os.PathLike[str], image: np.ndarray) -> Path:

@@ -362,7 +362,7 @@ def test_plans_are_reproducible_from_the_seed_and_drawn_from_the_ranges():
 def test_plan_pastes_rejects_bad_arguments():
     with pytest.raises(ValueError, match="Expected `rotation_range`"):
         plan_pastes(np.random.default_rng(0), (64, 64), [(8, 8)], 1, 8, rotation_range=(5, -5))
-    with pytest.raises(ValueError, match="Expected `letter_height` > 0"):
+    with pytest.raises(ValueError, match="Expected a finite `letter_height` > 0"):
         plan_pastes(np.random.default_rng(0), (64, 64), [(8, 8)], 1, 0)
     with pytest.raises(ValueError, match="Expected `existing_boxes` of shape"):
         plan_pastes(np.random.default_rng(0), (64, 64), [(8, 8)], 1, 8, [[1, 2, 3]])
