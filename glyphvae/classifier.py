@@ -23,6 +23,7 @@ from keras import layers
 
 from glyphvae.data.pipeline import AugmentConfig
 from glyphvae.letters import LETTER_NAMES
+from glyphvae.models.architecture import MAX_PARAMETERS
 
 __all__ = ["LetterClassifier", "train_classifier"]
 
@@ -75,6 +76,13 @@ class LetterClassifier(keras.Model):
             raise ValueError(
                 "Expected width >= 1, feature_dim >= 1, num_classes >= 2, 0 <= dropout < 1. "
                 f"Received {width}, {feature_dim}, {num_classes}, {dropout}"
+            )
+        weights = 280 * width * width + 4 * width * feature_dim + feature_dim * num_classes
+        if weights > MAX_PARAMETERS or image_size > 1024:
+            raise ValueError(
+                f"Expected a classifier of at most {MAX_PARAMETERS:,} weights and an image_size "
+                f"<= 1024. Received width={width}, feature_dim={feature_dim}, "
+                f"num_classes={num_classes} (about {weights:,} weights), image_size={image_size}"
             )
         super().__init__(**kwargs)
         self.image_size = int(image_size)

@@ -15,9 +15,11 @@ weight array's name and shape before loading.
 from __future__ import annotations
 
 import inspect
+import io
 import json
 import os
 import platform
+import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -141,7 +143,30 @@ def read_metadata(directory: str | os.PathLike[str]) -> dict[str, Any]:
     return dict(_read_json(path)) if path.is_file() else {}
 
 
-def _weight_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+def _weights_in_memory(model: keras.Model) -> io.BytesIO:
+    """The ``.weights.h5`` file ``model`` would write, in memory: loading needs no disk.
+
+    Uses Keras' own weights writer on an in-memory file; should its internals move, the file
+    goes to a temporary folder instead.
+    """
+    try:
+        from keras.src.saving.saving_lib import H5IOStore, _save_state
+
+        buffer = io.BytesIO()
+        store = H5IOStore(buffer, mode="w")
+        _save_state(
+            model, weights_store=store, assets_store=None, inner_path="", visited_saveables=set()
+        )
+        store.close()
+        buffer.seek(0)
+        return buffer
+    except (ImportError, AttributeError, TypeError):  # pragma: no cover - other Keras
+        with tempfile.TemporaryDirectory(prefix="glyphvae-weights-") as folder:
+            model.save_weights(Path(folder) / WEIGHTS_FILE)
+            return io.BytesIO((Path(folder) / WEIGHTS_FILE).read_bytes())
+
+
+def _weight_shapes(path: Path | io.BytesIO) -> dict[str, tuple[int, ...]]:
     """Map every array in a Keras ``.weights.h5`` file to its shape (reads metadata only)."""
     import h5py
 
@@ -163,18 +188,13 @@ def _check_weights(model: keras.Model, weights_path: Path, config_path: Path) ->
     Keras skips some mismatches with only a warning (leaving random weights); this check
     turns any difference into an error that says what differs.
     """
-    import tempfile
-
     try:
         found = _weight_shapes(weights_path)
     except OSError as e:
         raise ValueError(
             f"Expected {weights_path} to be a Keras weights file (HDF5). It cannot be read: {e}"
         ) from e
-    with tempfile.TemporaryDirectory() as tmp:
-        reference = Path(tmp) / WEIGHTS_FILE
-        model.save_weights(reference)
-        expected = _weight_shapes(reference)
+    expected = _weight_shapes(_weights_in_memory(model))
     if found == expected:
         return
     missing = sorted(set(expected) - set(found))

@@ -271,17 +271,27 @@ def _load_checkpoint(ckpt_dir: Path, mixed_precision: bool = False) -> Any:
     from glyphvae.callbacks import checkpoint_model_path
     from glyphvae.models import GlyphVAE  # registers the class with Keras
 
+    path = checkpoint_model_path(ckpt_dir)
     previous = keras.config.dtype_policy()
     if mixed_precision:  # the sub-networks are rebuilt under the global policy
         keras.config.set_dtype_policy("mixed_float16")
     try:
-        return keras.saving.load_model(
-            checkpoint_model_path(ckpt_dir),
-            custom_objects={"glyphvae>GlyphVAE": GlyphVAE},
-            safe_mode=True,
+        model = keras.saving.load_model(
+            path, custom_objects={"glyphvae>GlyphVAE": GlyphVAE}, safe_mode=True
         )
+    except Exception as e:  # Keras raises many types for a foreign or damaged archive
+        raise ValueError(
+            f"Expected a glyphvae training checkpoint in {path}. Loading it (in Keras safe "
+            f"mode, which runs no code from the file) failed: {str(e).splitlines()[0]}"
+        ) from e
     finally:
         keras.config.set_dtype_policy(previous)
+    if not isinstance(model, GlyphVAE) or getattr(model, "optimizer", None) is None:
+        raise ValueError(
+            f"Expected a glyphvae training checkpoint (a GlyphVAE with its optimizer) in {path}. "
+            f"Received a {type(model).__name__}"
+        )
+    return model
 
 
 @contextlib.contextmanager

@@ -450,13 +450,13 @@ def _composite(
         region[...] = cv2.multiply(region, factor)
     else:
         region *= factor
-    matte = cv2.extractChannel(stack, 3)
+    matte = np.ascontiguousarray(stack[y0 - y : y1 - y, x0 - x : x1 - x, 3])  # on the page
     bx, by, bw, bh = cv2.boundingRect((matte > BOX_THRESHOLD).view(np.uint8))
-    if bw == 0:  # a faint glyph: half its peak; a blank one: the whole canvas
+    if bw == 0:  # a faint glyph: half its peak; a blank one: the whole (visible) canvas
         peak = float(matte.max())
         mask = (matte > 0.5 * peak).view(np.uint8)
-        bx, by, bw, bh = cv2.boundingRect(mask) if peak > 0 else (0, 0, cw, ch)
-    return max(x + bx, 0), max(y + by, 0), min(x + bx + bw, pw), min(y + by + bh, ph)
+        bx, by, bw, bh = cv2.boundingRect(mask) if peak > 0 else (0, 0, x1 - x0, y1 - y0)
+    return x0 + bx, y0 + by, x0 + bx + bw, y0 + by + bh
 
 
 def apply_pastes(
@@ -578,7 +578,7 @@ def replace_with_glyph(
     sh, sw = stack.shape[:2]
     x, y = (w - sw) // 2, (h - sh) // 2
     if rng is not None:
-        dx, dy = (w - sw) // 4, (h - sh) // 4
+        dx, dy = max(0, (w - sw) // 4), max(0, (h - sh) // 4)  # a glyph wider than the crop
         x, y = x + int(rng.integers(-dx, dx + 1)), y + int(rng.integers(-dy, dy + 1))
     box = np.array(_composite(clean, stack, x, y, (1.0, 1.0, 1.0)), np.float32)
     if arr.dtype == np.uint8:

@@ -18,12 +18,25 @@ from typing import Any
 import click
 
 
+class _UsageLine(click.UsageError):
+    """A usage error shown as one line (click's default adds the usage and a hint line)."""
+
+    def show(self, file: Any = None) -> None:
+        where = self.ctx.command_path if self.ctx is not None else "glyphvae"
+        click.echo(f"Error: {self.format_message()} (see {where} --help)", err=True)
+
+
 class _Group(click.Group):
     """A click group that turns any exception into one clean line (unless ``--debug``)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as e:
+            if ctx.params.get("debug"):
+                raise
+            message = " ".join(e.format_message().split())
+            raise _UsageLine(message, e.ctx) from e
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except KeyboardInterrupt as e:

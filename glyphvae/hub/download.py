@@ -240,7 +240,42 @@ def from_pretrained(
     ('epsilon', (2, 32, 32, 3))
     """
     directory = resolve_model_dir(source, letter, revision, cache_dir, local_files_only, token)
-    return load_model(directory, expected_class=expected_class)
+    model = load_model(directory, expected_class=expected_class)
+    _check_claims(model, directory, letter)
+    return model
+
+
+def _check_claims(model: Any, directory: Path, letter: str | None) -> None:
+    """The loaded model is what was asked for and what its repo's manifest says it is.
+
+    A manifest whose checksums match can still lie about what a folder holds (an alpha model
+    filed as ``epsilon``); a user would then train on the wrong letter without noticing.
+    """
+    claims: dict[str, Any] = {}
+    manifest = read_manifest(directory.parent)
+    for name, entry in (manifest or {}).get("models", {}).items():
+        if directory.parent / entry["path"] == directory:
+            claims = {
+                "letter": entry.get("letter"),
+                "class_name": entry.get("class_name"),
+                "image_size": entry.get("image_size"),
+            }
+            if claims["letter"] is None and _canonical(name) != "classifier":
+                claims["letter"] = _canonical(name)
+    if letter is not None and _canonical(letter) != "classifier":
+        claims["letter"] = _canonical(letter)
+    actual = {
+        "letter": getattr(model, "letter", None),
+        "class_name": type(model).__name__,
+        "image_size": getattr(model, "image_size", None),
+    }
+    for key, claimed in claims.items():
+        if claimed is not None and actual[key] is not None and claimed != actual[key]:
+            raise ValueError(
+                f"Expected the model in {directory} to be {key} {claimed!r}, as asked or as "
+                f"its repo's {MANIFEST_FILE} says. Received a model with {key} {actual[key]!r}: "
+                "the repo's files do not match its manifest; do not use it"
+            )
 
 
 def read_metadata_of(

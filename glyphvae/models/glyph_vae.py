@@ -28,7 +28,11 @@ import numpy as np
 from keras import ops
 
 from glyphvae.data.preprocess import validate_image_size
-from glyphvae.models.architecture import default_architecture
+from glyphvae.models.architecture import (
+    MAX_PARAMETERS,
+    approximate_parameters,
+    default_architecture,
+)
 from glyphvae.models.latent_prior import DiagonalGMM, fit_diagonal_gmm
 from glyphvae.models.losses import gaussian_nll, kl_per_dim, soft_clamp
 from glyphvae.models.networks import build_decoder, build_discriminator, build_encoder
@@ -131,6 +135,13 @@ class GlyphVAE(keras.Model):
             )
         if latent_dim < 1:
             raise ValueError(f"Expected `latent_dim` >= 1. Received: {latent_dim}")
+        weights = approximate_parameters(image_size, int(latent_dim), channels, res_blocks)
+        if weights > MAX_PARAMETERS:
+            raise ValueError(
+                f"Expected a model of at most {MAX_PARAMETERS:,} weights. Received "
+                f"hyperparameters that ask for about {weights:,} (latent_dim={latent_dim}, "
+                f"channels={channels}, res_blocks={res_blocks})"
+            )
         if decoder_sigma not in SIGMA_MODES:
             raise ValueError(
                 f"Expected `decoder_sigma` in {SIGMA_MODES}. Received: {decoder_sigma!r}"

@@ -10,6 +10,7 @@ examples.
 from __future__ import annotations
 
 import io
+import os
 import struct
 import warnings
 import zlib
@@ -25,8 +26,12 @@ from glyphvae.data import io as gio
 from glyphvae.data.dataset import BadImageWarning, CropRecord, load_crops
 from glyphvae.data.io import IMAGE_EXTENSIONS, MAX_PIXELS, UnreadableImageError, decode_image
 
+EXAMPLES = int(os.environ.get("GLYPHVAE_FUZZ_EXAMPLES", "150"))  # benchmarks/faults.py: more
 FUZZ = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
 )
 FORMATS = (".png", ".jpg", ".bmp", ".tif", ".webp")
 
