@@ -81,29 +81,8 @@ def _state(out: Path) -> dict:
         return {}
 
 
-def _check_files(out: Path) -> str | None:
-    """What a later run would trust is whole; return what is broken, else None."""
-    import keras
-
-    from glyphvae.callbacks import checkpoint_model_path
-    from glyphvae.hub import from_pretrained
-    from glyphvae.models import GlyphVAE
-
-    try:
-        for path in out.rglob("*.json"):
-            json.loads(path.read_text())
-        archive = checkpoint_model_path(out / "checkpoints")
-        if archive is not None:
-            keras.saving.load_model(archive, custom_objects={"glyphvae>GlyphVAE": GlyphVAE})
-        if (out / "config.json").exists():
-            from_pretrained(out)
-    except Exception as e:  # anything at all: this is what the row reports
-        return f"{type(e).__name__}: {e}"
-    return None
-
-
 def random_kills(n: int, seed: int) -> list[dict]:
-    from tests.helpers import make_crop_tree
+    from tests.helpers import broken_outputs, make_crop_tree
 
     rng = random.Random(seed)
     work = Path(tempfile.mkdtemp(prefix="glyphvae-faults-"))
@@ -128,7 +107,7 @@ def random_kills(n: int, seed: int) -> list[dict]:
         proc.kill()
         proc.wait()
         kept = int(_state(out).get("epoch", 0))
-        broken = _check_files(out)
+        broken = broken_outputs(out)
         resumed = _fit(data, out, "--resume")
         _, err = resumed.communicate()
         meta = json.loads((out / "metadata.json").read_text()) if resumed.returncode == 0 else {}

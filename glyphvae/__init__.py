@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from glyphvae.classifier import LetterClassifier
     from glyphvae.hub import from_pretrained, save_pretrained
     from glyphvae.models import GlyphVAE
-    from glyphvae.training import FitResult, NonFiniteLossError, TrainConfig, fit_letter
+    from glyphvae.train_config import TrainConfig
+    from glyphvae.training import FitResult, NonFiniteLossError, fit_letter
 
 # name -> module, imported on first access (they import keras/tensorflow)
 _LAZY = {
@@ -47,7 +48,7 @@ _LAZY = {
     "LetterClassifier": "glyphvae.classifier",
     "FitResult": "glyphvae.training",
     "NonFiniteLossError": "glyphvae.training",
-    "TrainConfig": "glyphvae.training",
+    "TrainConfig": "glyphvae.train_config",
     "fit_letter": "glyphvae.training",
     "from_pretrained": "glyphvae.hub",
     "save_pretrained": "glyphvae.hub",

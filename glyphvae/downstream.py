@@ -250,7 +250,7 @@ def evaluate_downstream(
         low_data: Real crops kept per augmented letter in the low-data setting (``None``
             skips that setting).
         classifier_epochs: Epochs per classifier training.
-        train_configs: Letter -> :class:`~glyphvae.training.TrainConfig` for the low-data
+        train_configs: Letter -> :class:`~glyphvae.train_config.TrainConfig` for the low-data
             VAEs (default: the config each model was trained with, if known, else defaults).
         split_seed: Seed of the papyrus split (must match the models').
         val_fraction: Share of papyri held out.

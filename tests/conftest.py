@@ -35,3 +35,22 @@ def crop_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 TINY = {"image_size": 32, "latent_dim": 4, "channels": (8, 16), "res_blocks": (0, 1)}
 """Hyperparameters of the tiny model used across tests."""
+
+
+def tiny_train_config(**changes: object):
+    """The tiny model's training settings (2 epochs, batch 8); ``changes`` replace fields."""
+    from dataclasses import replace
+
+    from glyphvae.training import TrainConfig
+
+    base = TrainConfig(
+        image_size=TINY["image_size"],
+        latent_dim=TINY["latent_dim"],
+        channels=TINY["channels"],
+        res_blocks=TINY["res_blocks"],
+        epochs=2,
+        batch_size=8,
+        kl_warmup_epochs=1,
+        val_fraction=0.25,
+    )
+    return replace(base, **changes)

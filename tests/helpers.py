@@ -7,6 +7,7 @@ tests check glyphvae's reader against an independent writer.
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import cv2
@@ -71,3 +72,43 @@ def make_crop_tree(
         writer.writeheader()
         writer.writerows(rows)
     return root
+
+
+def fuzz_settings():
+    """Hypothesis settings of the property-based tests: reproducible examples, 150 of them
+    (``GLYPHVAE_FUZZ_EXAMPLES`` asks for more, as ``benchmarks/faults.py`` does)."""
+    from hypothesis import HealthCheck, settings
+
+    return settings(
+        max_examples=int(os.environ.get("GLYPHVAE_FUZZ_EXAMPLES", "150")),
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+        derandomize=True,
+    )
+
+
+def broken_outputs(out: Path) -> str | None:
+    """What in a run folder a later run would trust but cannot read, or ``None``.
+
+    Every JSON file must parse, the checkpoint archive that ``state.json`` names must load
+    (Keras safe mode), and the model files, if present, must load with their checks.
+    """
+    import json
+
+    import keras
+
+    from glyphvae.callbacks import checkpoint_model_path
+    from glyphvae.hub import from_pretrained
+    from glyphvae.models import GlyphVAE
+
+    try:
+        for path in out.rglob("*.json"):
+            json.loads(path.read_text())
+        archive = checkpoint_model_path(out / "checkpoints")
+        if archive is not None:
+            keras.saving.load_model(archive, custom_objects={"glyphvae>GlyphVAE": GlyphVAE})
+        if (out / "config.json").exists():
+            from_pretrained(out)
+    except Exception as e:  # anything at all: it is what the caller reports
+        return f"{type(e).__name__}: {e}"
+    return None

@@ -8,19 +8,10 @@ import pytest
 from glyphvae.data.pipeline import AugmentConfig
 from glyphvae.hub import from_pretrained
 from glyphvae.training import NonFiniteLossError, TrainConfig, fit_letter
-from tests.conftest import TINY
+from tests.conftest import tiny_train_config
 from tests.helpers import PAPER, make_crop_tree
 
-TINY_TRAIN = TrainConfig(
-    image_size=TINY["image_size"],
-    latent_dim=TINY["latent_dim"],
-    channels=TINY["channels"],
-    res_blocks=TINY["res_blocks"],
-    epochs=2,
-    batch_size=8,
-    kl_warmup_epochs=1,
-    val_fraction=0.25,
-)
+TINY_TRAIN = tiny_train_config()
 
 
 def test_fit_writes_every_output(crop_tree, tmp_path):

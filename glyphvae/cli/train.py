@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from glyphvae._distribute import STRATEGIES
-from glyphvae.training import TrainConfig
+from glyphvae.train_config import TrainConfig
 
 _DEFAULTS = TrainConfig()
 SIGMA_MODES = ("learned", "optimal", "fixed")

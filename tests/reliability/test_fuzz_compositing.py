@@ -16,7 +16,7 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 import albumentations as A
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from glyphvae.augment import GlyphSynthesizer
@@ -30,15 +30,9 @@ from glyphvae.augment.functional import (
     replace_with_glyph,
 )
 from glyphvae.bank import GlyphBank
-from tests.helpers import PAPER, draw_glyph
+from tests.helpers import PAPER, draw_glyph, fuzz_settings
 
-EXAMPLES = int(os.environ.get("GLYPHVAE_FUZZ_EXAMPLES", "150"))  # benchmarks/faults.py: more
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    derandomize=True,
-)
+FUZZ = fuzz_settings()
 DTYPES = (np.uint8, np.float32, np.float64)
 
 

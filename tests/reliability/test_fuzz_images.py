@@ -10,7 +10,6 @@ examples.
 from __future__ import annotations
 
 import io
-import os
 import struct
 import warnings
 import zlib
@@ -19,20 +18,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from glyphvae.data import io as gio
 from glyphvae.data.dataset import BadImageWarning, CropRecord, load_crops
 from glyphvae.data.io import IMAGE_EXTENSIONS, MAX_PIXELS, UnreadableImageError, decode_image
+from tests.helpers import fuzz_settings
 
-EXAMPLES = int(os.environ.get("GLYPHVAE_FUZZ_EXAMPLES", "150"))  # benchmarks/faults.py: more
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    derandomize=True,
-)
+FUZZ = fuzz_settings()
 FORMATS = (".png", ".jpg", ".bmp", ".tif", ".webp")
 
 
