@@ -171,9 +171,10 @@ def paste_rate(bank: GlyphBank, pages: int, per_page: int) -> dict[str, float]:
 
     def run(n_pages: int) -> float:
         done, start = 0, time.perf_counter()
-        for _ in range(n_pages):
-            plans = plan_pastes(rng, page.shape, shapes, per_page, 30.0)
-            apply_pastes(page, None, None, plans, layers=_Layers(bank, range(len(bank))))
+        for _ in range(n_pages):  # as GlyphSynthesizer does: k glyphs drawn from the bank
+            chosen = rng.choice(len(bank), per_page)
+            plans = plan_pastes(rng, page.shape, shapes[:per_page], per_page, 30.0)
+            apply_pastes(page, None, None, plans, layers=_Layers(bank, chosen))
             done += len(plans)
         return done / (time.perf_counter() - start)
 

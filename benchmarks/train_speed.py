@@ -529,11 +529,16 @@ def main() -> None:
             q_equal[0],
             "lower is better",
         ),
-        ("sharpness at equal time (real = 1)", f"{q_old[1]:.2f}", f"{q_equal[1]:.2f}", ""),
+        (
+            "sharpness at equal time (real = 1)",
+            f"{q_old[1]:.4f}",
+            f"{q_equal[1]:.4f}",
+            _x(q_equal[1], q_old[1]),
+        ),
         (
             f"KID ×1000 / sharpness, glyphvae at the end ({new.train_time:.0f} s)",
             "",
-            f"{q_final[0]} / {q_final[1]:.2f}",
+            f"{q_final[0]} / {q_final[1]:.4f}",
             "",
         ),
         (

@@ -40,6 +40,7 @@ def test_fit_then_sample_end_to_end(crop_tree, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert (out / "model.weights.h5").is_file() and (out / "samples.png").is_file()
+    assert "2 epochs" in result.output and "images/s training" in result.output  # --quiet too
 
     grid, singles = tmp_path / "grid.png", tmp_path / "singles"
     result = runner.invoke(

@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from glyphvae.augment.boxes import Boxes as _Boxes
-from glyphvae.augment.boxes import _boxes, _overlaps
+from glyphvae.augment.boxes import _boxes
 from glyphvae.data.preprocess import border_color
 
 __all__ = [
@@ -67,8 +67,11 @@ def _as_float_rgb(image: np.ndarray, name: str) -> np.ndarray:
 
 def _check_finite(arr: np.ndarray, name: str) -> None:
     """Refuse NaN/inf in a float image (one sum: cheap enough to run on every page)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = float(arr.sum(dtype=np.float64))
+    if arr.dtype == np.float32:  # a float64 sum of float32 values cannot overflow
+        total = float(np.add.reduce(arr, axis=None, dtype=np.float64))
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = float(arr.sum(dtype=np.float64))
     if not math.isfinite(total):
         bad = arr.size - int(np.count_nonzero(np.isfinite(arr)))
         if bad:
@@ -242,19 +245,21 @@ def _transform(
 ) -> np.ndarray:
     """Resize and rotate/shear a 4-channel ``float32`` stack; new pixels get ``fill``.
 
-    Without a warp, or when shrinking below 0.6×, the stack is resized first (area averaging
-    when shrinking); otherwise the scaling is folded into one bilinear ``warpAffine``.
+    Shrinking below 0.6× first halves the stack (area averaging, exact 2:1, fast) until the
+    rest of the scaling is at least 0.6×, like a mipmap; that rest is folded into one bilinear
+    ``warpAffine`` (or a bilinear resize when there is no rotation or shear).
     """
     gh, gw = stack.shape[:2]
     (rh, rw), (ch, cw), lin = _geometry((gh, gw), height, rotation, shear)
-    out, sx, sy = stack, rw / gw, rh / gh
-    if lin is None or rh < 0.6 * gh:
-        if (rh, rw) != (gh, gw):
-            interp = cv2.INTER_AREA if rh < gh else cv2.INTER_LINEAR
-            out = cv2.resize(stack, (rw, rh), interpolation=interp).reshape(rh, rw, 4)
-        sx = sy = 1.0
+    out = stack
+    while rh < 0.6 * out.shape[0] and min(out.shape[:2]) >= 2:
+        half = (out.shape[1] // 2, out.shape[0] // 2)
+        out = cv2.resize(out, half, interpolation=cv2.INTER_AREA).reshape(half[1], half[0], 4)
     if lin is None:
+        if out.shape[:2] != (rh, rw):
+            out = cv2.resize(out, (rw, rh), interpolation=cv2.INTER_LINEAR).reshape(rh, rw, 4)
         return out
+    sx, sy = rw / out.shape[1], rh / out.shape[0]
     a, b, c, d = lin[0] * sx, lin[1] * sy, lin[2] * sx, lin[3] * sy
     cx, cy = (out.shape[1] - 1) / 2, (out.shape[0] - 1) / 2  # the centre maps to the centre
     mat = np.array([[a, b, (cw - 1) / 2 - a * cx - b * cy], [c, d, (ch - 1) / 2 - c * cx - d * cy]])
@@ -397,32 +402,90 @@ def plan_pastes(
     if any(h < 1 or w < 1 for h, w in shapes):
         raise ValueError(f"Expected positive glyph shapes (h, w). Received {glyph_shapes!r}")
     page_h, page_w = int(page_shape[0]), int(page_shape[1])
-    boxes = _boxes(existing_boxes, "existing_boxes")
-    ios_limit = max(max_iou, max_ios)
+    existing = _boxes(existing_boxes, "existing_boxes")
+    n, attempts = (int(k) if shapes else 0), int(max_attempts)
+    if n == 0:
+        return []
+    # every random number of the call at once: numpy's per-call cost dominates small draws
+    index = rng.integers(len(shapes), size=n)
+    factor = rng.uniform(scale[0], scale[1], n)
+    rotation, shear = rng.uniform(rot[0], rot[1], n), rng.uniform(shr[0], shr[1], n)
+    jitter = 1.0 + rng.uniform(-ink_jitter, ink_jitter, (n, 3))
+    where = rng.random((n, 2, attempts))
+    # taken boxes (existing, then planned) and their areas, grown in place
+    boxes = np.empty((len(existing) + n, 4))
+    boxes[: len(existing)] = existing
+    sides = np.maximum(existing[:, 2:] - existing[:, :2], 0.0)
+    areas = np.empty(len(boxes))
+    areas[: len(existing)] = sides[:, 0] * sides[:, 1]
+    taken = len(existing)
+    limits = (max_iou + _TOL, max(max_iou, max_ios) + _TOL)  # IoU, intersection / smaller
     plans: list[PastePlan] = []
-    for _ in range(int(k) if shapes else 0):
-        index = int(rng.integers(len(shapes)))
-        height = max(1, round(letter_height * rng.uniform(*scale)))
-        rotation, shear = float(rng.uniform(*rot)), float(rng.uniform(*shr))
-        j = 1.0 + rng.uniform(-ink_jitter, ink_jitter, 3)
-        _, (ch, cw), _ = _geometry(shapes[index], height, rotation, shear)
+    for i in range(n):
+        height = max(1, round(letter_height * float(factor[i])))
+        rot_i, shear_i = float(rotation[i]), float(shear[i])
+        _, (ch, cw), _ = _geometry(shapes[index[i]], height, rot_i, shear_i)
         if ch > page_h or cw > page_w:
             continue
-        xs = rng.integers(0, page_w - cw + 1, int(max_attempts))
-        ys = rng.integers(0, page_h - ch + 1, int(max_attempts))
-        cands = np.stack([xs, ys, xs + cw, ys + ch], axis=1).astype(np.float64)
-        free = np.arange(len(cands))
-        if len(boxes):
-            iou, ios = _overlaps(cands, boxes)
-            free = np.flatnonzero(
-                np.all((iou <= max_iou + _TOL) & (ios <= ios_limit + _TOL), axis=1)
+        xs = (where[i, 0] * (page_w - cw + 1)).astype(np.int64)
+        ys = (where[i, 1] * (page_h - ch + 1)).astype(np.int64)
+        first = 0
+        # A candidate is free when, against every taken box, IoU <= max_iou and the
+        # intersection over the smaller area <= max(max_iou, max_ios), written without
+        # divisions: inter <= limit * union, inter <= limit * min(area). On a sparse page
+        # the first candidate is usually free: it is tried alone, in plain Python, first.
+        if taken and not _free(boxes, areas, taken, int(xs[0]), int(ys[0]), cw, ch, limits):
+            b, a = boxes[:taken], areas[:taken]
+            w = np.minimum(xs[:, None] + cw, b[:, 2]) - np.maximum(xs[:, None], b[:, 0])
+            h = np.minimum(ys[:, None] + ch, b[:, 3]) - np.maximum(ys[:, None], b[:, 1])
+            inter = np.maximum(w, 0.0) * np.maximum(h, 0.0)
+            own = float(cw * ch)
+            ok = (inter <= limits[0] * (own + a - inter)) & (
+                inter <= limits[1] * np.minimum(own, a)
             )
-        if free.size:
-            jitter = (float(j[0]), float(j[1]), float(j[2]))
-            x, y = int(xs[free[0]]), int(ys[free[0]])
-            plans.append(PastePlan(index, x, y, height, rotation, shear, jitter))
-            boxes = np.vstack([boxes, cands[free[0]][None]])
+            free = np.flatnonzero(ok.all(axis=1))
+            if not free.size:
+                continue
+            first = int(free[0])
+        x, y = int(xs[first]), int(ys[first])
+        j = jitter[i]
+        plans.append(
+            PastePlan(
+                int(index[i]), x, y, height, rot_i, shear_i, (float(j[0]), float(j[1]), float(j[2]))
+            )
+        )
+        boxes[taken] = (x, y, x + cw, y + ch)
+        areas[taken] = cw * ch
+        taken += 1
     return plans
+
+
+def _free(
+    boxes: np.ndarray,
+    areas: np.ndarray,
+    taken: int,
+    x: int,
+    y: int,
+    w: int,
+    h: int,
+    limits: tuple[float, float],
+) -> bool:
+    """Whether the box ``(x, y, x + w, y + h)`` is free of the first ``taken`` boxes
+    (the test of :func:`plan_pastes`, one candidate, in plain Python: faster for a few)."""
+    if taken > 32:
+        return False  # let numpy test all candidates at once
+    own = float(w * h)
+    for (bx0, by0, bx1, by1), area in zip(
+        boxes[:taken].tolist(), areas[:taken].tolist(), strict=True
+    ):
+        iw = min(x + w, bx1) - max(x, bx0)
+        ih = min(y + h, by1) - max(y, by0)
+        if iw <= 0 or ih <= 0:
+            continue
+        inter = iw * ih
+        if inter > limits[0] * (own + area - inter) or inter > limits[1] * min(own, area):
+            return False
+    return True
 
 
 def _composite(
@@ -437,20 +500,23 @@ def _composite(
             f"Expected a paste that overlaps the {pw}x{ph} page. "
             f"Received a {cw}x{ch} canvas at x={x}, y={y}"
         )
-    factor = cv2.cvtColor(stack[y0 - y : y1 - y, x0 - x : x1 - x], cv2.COLOR_RGBA2RGB)
-    if tuple(jitter) != (1.0, 1.0, 1.0):
-        j0, j1, j2 = (float(v) for v in jitter)
-        factor = cv2.transform(factor, np.array(((j0, 0, 0), (0, j1, 0), (0, 0, j2))))
-    cv2.threshold(factor, 1.0, 1.0, cv2.THRESH_TRUNC, dst=factor)  # min(1, jitter * dark)
-    np.subtract(1.0, factor, out=factor)
+    visible = stack[y0 - y : y1 - y, x0 - x : x1 - x]
+    j0, j1, j2 = (float(v) for v in jitter)
+    # factor = 1 - min(1, jitter * dark), in one affine colour transform (alpha dropped)
+    # and one clamp at zero
+    mix = np.array(((-j0, 0, 0, 0, 1), (0, -j1, 0, 0, 1), (0, 0, -j2, 0, 1)), np.float32)
+    factor = cv2.transform(visible, mix)
+    cv2.threshold(factor, 0.0, 0.0, cv2.THRESH_TOZERO, dst=factor)
     region = page[y0:y1, x0:x1]
     if page.dtype == np.uint8:
-        region[...] = cv2.multiply(region, factor, dtype=cv2.CV_8U)  # rounds to nearest
+        done = cv2.multiply(region, factor, dst=region, dtype=cv2.CV_8U)  # rounds to nearest
+        if done is not region:  # OpenCV wrote elsewhere instead of into the page's view
+            region[...] = done.reshape(region.shape)
     elif page.dtype == np.float32:
         region[...] = cv2.multiply(region, factor)
     else:
         region *= factor
-    matte = np.ascontiguousarray(stack[y0 - y : y1 - y, x0 - x : x1 - x, 3])  # on the page
+    matte = visible[:, :, 3]  # the part on the page
     bx, by, bw, bh = cv2.boundingRect((matte > BOX_THRESHOLD).view(np.uint8))
     if bw == 0:  # a faint glyph: half its peak; a blank one: the whole (visible) canvas
         peak = float(matte.max())

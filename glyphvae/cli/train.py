@@ -202,7 +202,7 @@ def fit(
         steps_per_execution=steps_per_execution,
         strategy=strategy,
     )
-    fit_letter(
+    result = fit_letter(
         letter,
         data=data,
         out=out,
@@ -211,6 +211,11 @@ def fit(
         overwrite=overwrite,
         verbose=0 if quiet else 1,
     )
+    if quiet:  # no progress bars, but still the summary
+        click.echo(
+            f"glyphvae: {result.epochs} epochs ({result.train_seconds:.1f} s this run, "
+            f"{result.images_per_second:.0f} images/s training); written to {result.out_dir}"
+        )
 
 
 @click.command("fit-classifier")
