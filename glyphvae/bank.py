@@ -32,6 +32,7 @@ DEFAULT_MAX_BYTES = 1 << 30
 """Default memory bound of a bank: 1 GiB (images, mattes and paste layers together)."""
 
 BANK_FORMAT_VERSION = 1
+_MATTE_BATCH = 256  # glyphs matted at once (float32 scratch: about 20 MB at 64 px)
 
 
 def _bytes_per_glyph(size: int) -> int:
@@ -84,9 +85,12 @@ class GlyphBank:
         self.letters = np.asarray([resolve_letter(x) for x in letters])
         if mattes is None:
             # imported here: glyphvae.augment imports this module (a cycle at import time)
-            from glyphvae.augment.functional import ink_matte
+            from glyphvae.augment.functional import ink_mattes
 
-            mattes = np.stack([to_uint8(ink_matte(im.astype(np.float32) / 255.0)) for im in arr])
+            mattes = np.empty(arr.shape[:3], np.uint8)
+            for start in range(0, len(arr), _MATTE_BATCH):  # batched: bounded scratch memory
+                part = slice(start, start + _MATTE_BATCH)
+                mattes[part] = to_uint8(ink_mattes(arr[part]))
         mattes = np.asarray(mattes)
         if mattes.shape != arr.shape[:3] or mattes.dtype != np.uint8:
             raise ValueError(

@@ -34,6 +34,7 @@ __all__ = [
     "PastePlan",
     "apply_pastes",
     "ink_matte",
+    "ink_mattes",
     "ink_ratio",
     "paste_layers",
     "plan_box",
@@ -168,6 +169,80 @@ def ink_matte(
     wx = np.clip(np.minimum(np.arange(w), np.arange(w)[::-1]) / f, 0.0, 1.0)
     window = np.minimum(wy[:, None], wx[None, :]).astype(np.float32)  # 0 on the outer pixels
     return _raw_matte(img, paper, low, high) * window
+
+
+def ink_mattes(
+    glyphs: np.ndarray, *, feather: int | None = None, low: float = 0.2, high: float = 0.7
+) -> np.ndarray:
+    """:func:`ink_matte` of a batch of same-size glyphs at once: the same values, computed
+    along the batch in numpy, many times faster than one call per glyph (a glyph bank).
+
+    Args:
+        glyphs: RGB crops ``(n, h, w, 3)``, float in ``[0, 1]`` or ``uint8`` (divided by 255).
+        feather: As in :func:`ink_matte`.
+        low: As in :func:`ink_matte`.
+        high: As in :func:`ink_matte`.
+
+    Returns:
+        ``float32`` array ``(n, h, w)`` in ``[0, 1]``.
+
+    >>> g = np.full((2, 16, 16, 3), 0.8, np.float32); g[:, 4:12, 7:9] = 0.1
+    >>> bool(np.array_equal(ink_mattes(g)[1], ink_matte(g[1])))
+    True
+    """
+    arr = np.asarray(glyphs)
+    if arr.ndim != 4 or arr.shape[3] != 3 or min(arr.shape[:3]) < 1:
+        raise ValueError(f"Expected `glyphs` of shape (n, height, width, 3). Received {arr.shape}")
+    if arr.dtype == np.uint8:
+        img = arr.astype(np.float32) / 255.0
+    elif arr.dtype in (np.float32, np.float64):
+        _check_finite(arr, "glyphs")
+        img = arr.astype(np.float32, copy=False)
+    else:
+        raise TypeError(f"Expected `glyphs` as float in [0, 1] or uint8. Received {arr.dtype}")
+    if not 0.0 <= low < high:
+        raise ValueError(f"Expected 0 <= `low` < `high`. Received low={low}, high={high}")
+    n, h, w = img.shape[:3]
+    # the paper: per-channel median of the border ring, as border_color() takes it
+    b = max(1, min(_RING, h // 2, w // 2))
+    ring = np.concatenate(
+        [
+            img[:, :b].reshape(n, -1, 3),
+            img[:, -b:].reshape(n, -1, 3),
+            img[:, b:-b, :b].reshape(n, -1, 3),
+            img[:, b:-b, -b:].reshape(n, -1, 3),
+        ],
+        axis=1,
+    )
+    paper = np.median(ring, axis=1).astype(np.float32)
+    # then what _raw_matte() does for one glyph, with each glyph's scalars as float32 arrays
+    lum = img @ _LUMA
+    paper_lum = (paper @ _LUMA).astype(np.float64)
+    lring = np.concatenate(
+        [
+            lum[:, :b].reshape(n, -1),
+            lum[:, -b:].reshape(n, -1),
+            lum[:, :, :b].reshape(n, -1),
+            lum[:, :, -b:].reshape(n, -1),
+        ],
+        axis=1,
+    )
+    centre = np.median(lring, axis=1, keepdims=True)
+    noise = 1.4826 * np.median(np.abs(lring - centre), axis=1).astype(np.float64)
+    first = np.percentile(lum.reshape(n, -1), 1.0, axis=1).astype(np.float64)
+    contrast = np.maximum(paper_lum - first, 1e-3)
+    lo = np.maximum(low * contrast, 4.0 * noise)
+    hi = np.maximum(high * contrast, lo + 0.02)
+    column = (n, 1, 1)
+    t = (paper_lum.astype(np.float32).reshape(column) - lum) - lo.astype(np.float32).reshape(column)
+    t *= (1.0 / (hi - lo)).astype(np.float32).reshape(column)
+    np.clip(t, 0.0, 1.0, out=t)
+    matte = (t * t * (3.0 - 2.0 * t)).astype(np.float32)
+    f = max(1, round(0.06 * min(h, w)) if feather is None else int(feather))
+    wy = np.clip(np.minimum(np.arange(h), np.arange(h)[::-1]) / f, 0.0, 1.0)
+    wx = np.clip(np.minimum(np.arange(w), np.arange(w)[::-1]) / f, 0.0, 1.0)
+    window = np.minimum(wy[:, None], wx[None, :]).astype(np.float32)
+    return matte * window
 
 
 def ink_ratio(glyph: np.ndarray, background: _Colour | None = None) -> np.ndarray:

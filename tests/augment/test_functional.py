@@ -13,6 +13,7 @@ from glyphvae.augment.functional import (
     PastePlan,
     apply_pastes,
     ink_matte,
+    ink_mattes,
     ink_ratio,
     paste_layers,
     plan_box,
@@ -101,6 +102,26 @@ def test_matte_accepts_background_and_uint8():
     assert np.abs(ink_matte(as_uint8) - matte).max() < 0.1
     bg255 = [v * 255 for v in PAPER]
     assert np.abs(ink_matte(as_uint8, background=bg255) - matte).max() < 0.15
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+def test_batched_mattes_are_the_mattes_of_each_glyph(dtype):
+    rng = np.random.default_rng(3)
+    glyphs = [draw_glyph(rng, 40, 40) for _ in range(6)]
+    glyphs += [rng.random((40, 40, 3)), np.full((40, 40, 3), 0.7)]  # noise, blank paper
+    batch = np.stack(glyphs)
+    batch = (batch * 255 + 0.5).astype(np.uint8) if dtype == np.uint8 else batch.astype(dtype)
+    one_by_one = np.stack(
+        [ink_matte(g.astype(np.float32) / 255.0 if dtype == np.uint8 else g) for g in batch]
+    )
+    np.testing.assert_array_equal(ink_mattes(batch), one_by_one)
+    for shape in [(2, 1, 1, 3), (3, 2, 7, 3)]:  # tiny crops too
+        tiny = rng.random(shape).astype(np.float32)
+        np.testing.assert_array_equal(ink_mattes(tiny), np.stack([ink_matte(t) for t in tiny]))
+    with pytest.raises(ValueError, match="finite"):
+        ink_mattes(np.full((1, 8, 8, 3), np.nan, np.float32))
+    with pytest.raises(ValueError, match=r"\(n, height, width, 3\)"):
+        ink_mattes(np.zeros((8, 8, 3), np.float32))
 
 
 def test_blank_paper_has_no_ink():
