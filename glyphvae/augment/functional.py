@@ -163,12 +163,16 @@ def ink_matte(
     if not 0.0 <= low < high:
         raise ValueError(f"Expected 0 <= `low` < `high`. Received low={low}, high={high}")
     paper = _paper(img, background, np.asarray(glyph).dtype)
-    h, w = img.shape[:2]
+    return _raw_matte(img, paper, low, high) * _edge_window(*img.shape[:2], feather)
+
+
+def _edge_window(h: int, w: int, feather: int | None) -> np.ndarray:
+    """``(h, w)`` weights: 0 on the outer pixels, rising linearly to 1 over ``feather``
+    pixels (default 6 % of the shorter side, at least 1)."""
     f = max(1, round(0.06 * min(h, w)) if feather is None else int(feather))
     wy = np.clip(np.minimum(np.arange(h), np.arange(h)[::-1]) / f, 0.0, 1.0)
     wx = np.clip(np.minimum(np.arange(w), np.arange(w)[::-1]) / f, 0.0, 1.0)
-    window = np.minimum(wy[:, None], wx[None, :]).astype(np.float32)  # 0 on the outer pixels
-    return _raw_matte(img, paper, low, high) * window
+    return np.minimum(wy[:, None], wx[None, :]).astype(np.float32)
 
 
 def ink_mattes(
@@ -238,11 +242,7 @@ def ink_mattes(
     t *= (1.0 / (hi - lo)).astype(np.float32).reshape(column)
     np.clip(t, 0.0, 1.0, out=t)
     matte = (t * t * (3.0 - 2.0 * t)).astype(np.float32)
-    f = max(1, round(0.06 * min(h, w)) if feather is None else int(feather))
-    wy = np.clip(np.minimum(np.arange(h), np.arange(h)[::-1]) / f, 0.0, 1.0)
-    wx = np.clip(np.minimum(np.arange(w), np.arange(w)[::-1]) / f, 0.0, 1.0)
-    window = np.minimum(wy[:, None], wx[None, :]).astype(np.float32)
-    return matte * window
+    return matte * _edge_window(h, w, feather)
 
 
 def ink_ratio(glyph: np.ndarray, background: _Colour | None = None) -> np.ndarray:
