@@ -163,7 +163,7 @@ def ink_matte(
     if not 0.0 <= low < high:
         raise ValueError(f"Expected 0 <= `low` < `high`. Received low={low}, high={high}")
     paper = _paper(img, background, np.asarray(glyph).dtype)
-    return _raw_matte(img, paper, low, high) * _edge_window(*img.shape[:2], feather)
+    return _raw_matte(img, paper, low, high) * _edge_window(img.shape[0], img.shape[1], feather)
 
 
 def _edge_window(h: int, w: int, feather: int | None) -> np.ndarray:
