@@ -542,6 +542,7 @@ def generate_shards(
             with writer as write:
                 for lo in range(0, count, batch_size):
                     images = vae.decode(codes[lo : lo + batch_size], batch_size=batch_size)
+                    images = vae.add_texture(images, rng)  # unchanged without a texture
                     write(to_uint8(images), np.arange(start + lo, start + lo + len(images)))
                     bar.update(len(images))
             sidecar = {

@@ -39,6 +39,8 @@ class TrainConfig:
         kl_warmup_epochs: Epochs over which the KL weight ramps up from 0.
         free_bits: Nats per latent dimension not penalised (0 = off).
         decoder_sigma: ``"learned"``, ``"optimal"`` or ``"fixed"`` (see ``GlyphVAE``).
+        texture: Fit the paper and ink texture the decoder leaves out after training, and
+            add it to generated glyphs (see :meth:`~glyphvae.models.GlyphVAE.fit_texture`).
         prior_components: Components of the mixture prior fitted to the training codes at
             the end of training (0: sample a standard normal).
         adversarial_weight: Weight of the patch-adversarial term (0: off).
@@ -81,6 +83,7 @@ class TrainConfig:
     free_bits: float = 0.0
     decoder_sigma: str = "learned"
     prior_components: int = 10
+    texture: bool = True
     adversarial_weight: float = 1.0
     adversarial_start_epochs: int = 10
     val_fraction: float = 0.15

@@ -126,6 +126,7 @@ def _build_model(
             decoder_sigma=cfg.decoder_sigma,
             mean_color=mean_color,
             prior_components=cfg.prior_components,
+            texture=cfg.texture,
             adversarial_weight=cfg.adversarial_weight,
             adversarial_start_steps=cfg.adversarial_start_epochs * steps_per_epoch,
             letter=letter,
@@ -138,6 +139,15 @@ def _build_model(
     # TensorFlow to trace the whole training step twice (seconds on a CPU).
     model.optimizer.build(model.trainable_variables)
     return model
+
+
+def _fit_sampling(model: Any, images: np.ndarray, seed: int = 0) -> None:
+    """Fit what sampling needs after training: the mixture prior and the residual texture,
+    each if the model was built with one."""
+    if model.prior_components:
+        model.fit_prior(images, seed=seed)
+    if getattr(model, "texture", False):
+        model.fit_texture(images)
 
 
 def _compile(model: Any, cfg: TrainConfig, optimizer: Any) -> None:
@@ -525,8 +535,7 @@ def fit_letter(
         if kept is not None:
             if chief:
                 model = _load_checkpoint(ckpt_dir, cfg.mixed_precision)
-                if model.prior_components:
-                    model.fit_prior(train.images, seed=cfg.seed)
+                _fit_sampling(model, train.images, seed=cfg.seed)
                 metadata["training_status"] = f"stopped: non-finite loss at epoch {epoch}"
                 _write_outputs(model, out_dir, val, dict(kept["history"]), metadata)
             where = (
@@ -541,8 +550,7 @@ def fit_letter(
         )
 
     final = dist.local_copy(model) if distributed else model
-    if final.prior_components:
-        final.fit_prior(train.images, seed=cfg.seed)
+    _fit_sampling(final, train.images, seed=cfg.seed)
     metadata["training_status"] = "interrupted" if interrupted else "complete"
     metadata["epochs_completed"] = epochs_done
     metadata["images_per_second"] = round(ips, 1)
@@ -598,7 +606,7 @@ def train_vae(
         **overrides: Fields of :class:`TrainConfig`.
 
     Returns:
-        The trained model (mixture prior fitted if ``prior_components > 0``).
+        The trained model (mixture prior and texture fitted if it has them).
     """
     import keras
 
@@ -624,6 +632,5 @@ def train_vae(
         arr, batch_size=cfg.batch_size, training=True, seed=cfg.seed, augment=cfg.augment
     )
     model.fit(ds, epochs=epochs, shuffle=False, verbose=verbose)
-    if model.prior_components:
-        model.fit_prior(arr, seed=cfg.seed)
+    _fit_sampling(model, arr, seed=cfg.seed)
     return model

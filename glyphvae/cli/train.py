@@ -83,6 +83,12 @@ SIGMA_MODES = ("learned", "optimal", "fixed")
     help="Components of the mixture prior fitted after training (0: standard normal).",
 )
 @click.option(
+    "--texture/--no-texture",
+    default=_DEFAULTS.texture,
+    show_default=True,
+    help="Fit the paper and ink grain the decoder leaves out and add it to samples.",
+)
+@click.option(
     "--adversarial-weight",
     type=click.FloatRange(0),
     default=_DEFAULTS.adversarial_weight,
@@ -160,6 +166,7 @@ def fit(
     free_bits: float,
     decoder_sigma: str,
     prior_components: int,
+    texture: bool,
     adversarial_weight: float,
     adversarial_start_epochs: int,
     val_fraction: float,
@@ -190,6 +197,7 @@ def fit(
         free_bits=free_bits,
         decoder_sigma=decoder_sigma,
         prior_components=prior_components,
+        texture=texture,
         adversarial_weight=adversarial_weight,
         adversarial_start_epochs=adversarial_start_epochs,
         val_fraction=val_fraction,

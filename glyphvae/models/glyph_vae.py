@@ -13,6 +13,10 @@ Design choices that make the failures of fully-connected VAEs impossible:
   the decoder's noise scale to ``[min_sigma, 1]``; ``exp`` can never overflow.
 * **Colour from the data**: the output layer's bias starts at the logit of the training
   crops' mean colour, and the model works in RGB end to end (see :mod:`glyphvae.data.io`).
+* **Texture from the likelihood**: the decoder's mean has no paper grain, so a model built
+  with ``texture=True`` fits the fine detail of its residuals after training
+  (:meth:`GlyphVAE.fit_texture`, :mod:`glyphvae.models.texture`) and :meth:`generate`
+  adds a fresh draw of it to each glyph: samples as sharp as the crops, not blurred means.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from glyphvae.models.architecture import (
 from glyphvae.models.latent_prior import DiagonalGMM, fit_diagonal_gmm
 from glyphvae.models.losses import gaussian_nll, kl_per_dim, soft_clamp
 from glyphvae.models.networks import build_decoder, build_discriminator, build_encoder
+from glyphvae.models.texture import TEXTURE_CUTOFF, ResidualTexture, fit_residual_texture
 
 __all__ = ["GlyphVAE"]
 
@@ -79,6 +84,8 @@ class GlyphVAE(keras.Model):
         adversarial_start_steps: Optimizer step at which the adversarial term starts.
         sample_temperature: Default prior temperature of :meth:`generate` (used when no
             temperature is given): below 1 trades variety for typical, recognisable glyphs.
+        texture: Hold a residual texture model (fitted after training with
+            :meth:`fit_texture`) that :meth:`generate` adds to the decoded means.
         letter: Canonical name of the letter this model draws (metadata, optional).
         seed: Seed of the reparameterisation noise during training.
         **kwargs: Passed to ``keras.Model`` (``name``, ``dtype``, ...).
@@ -105,6 +112,7 @@ class GlyphVAE(keras.Model):
         adversarial_weight: float = 0.0,
         adversarial_start_steps: int = 0,
         sample_temperature: float = 1.0,
+        texture: bool = False,
         letter: str | None = None,
         seed: int | None = None,
         **kwargs: Any,
@@ -185,6 +193,7 @@ class GlyphVAE(keras.Model):
         self.adversarial_weight = float(adversarial_weight)
         self.adversarial_start_steps = int(adversarial_start_steps)
         self.sample_temperature = float(sample_temperature)
+        self.texture = bool(texture)
         self.letter = letter
         self.seed = seed
 
@@ -208,6 +217,12 @@ class GlyphVAE(keras.Model):
             self.prior_weights = self.add_weight((k,), "zeros", trainable=False, name="prior_w")
             self.prior_means = self.add_weight((k, d), "zeros", trainable=False, name="prior_mu")
             self.prior_vars = self.add_weight((k, d), "ones", trainable=False, name="prior_var")
+        if self.texture:
+            half = image_size // 2 + 1
+            self.texture_mix = self.add_weight((3, 3), "zeros", trainable=False, name="texture_mix")
+            self.texture_amp = self.add_weight(
+                (image_size, half, 3), "zeros", trainable=False, name="texture_amp"
+            )
         if self.adversarial_weight:
             self.discriminator = build_discriminator(image_size)
             self.d_tracker = keras.metrics.Mean(name="d_loss")
@@ -312,6 +327,7 @@ class GlyphVAE(keras.Model):
                 "adversarial_weight": self.adversarial_weight,
                 "adversarial_start_steps": self.adversarial_start_steps,
                 "sample_temperature": self.sample_temperature,
+                "texture": self.texture,
                 "letter": self.letter,
                 "seed": self.seed,
             }
@@ -434,6 +450,62 @@ class GlyphVAE(keras.Model):
         )
         return gmm
 
+    @property
+    def texture_fitted(self) -> bool:
+        """Whether a residual texture has been fitted with :meth:`fit_texture`."""
+        return self.texture and float(np.abs(self.texture_amp.numpy()).sum()) > 0
+
+    def residual_texture(self) -> ResidualTexture | None:
+        """The fitted residual texture, or ``None`` (then samples are the decoder means)."""
+        if not self.texture_fitted:
+            return None
+        return ResidualTexture(
+            mixing=np.asarray(self.texture_mix.numpy(), np.float32),
+            amplitude=np.asarray(self.texture_amp.numpy(), np.float32),
+        )
+
+    def fit_texture(self, images: Any, cutoff: float = TEXTURE_CUTOFF) -> ResidualTexture:
+        """Fit the texture the decoder leaves out: the fine detail of ``images - reconstruction``.
+
+        Args:
+            images: Training crops ``(n, s, s, 3)``, at least 2.
+            cutoff: Lowest spatial frequency counted as texture, in cycles per pixel (see
+                :data:`~glyphvae.models.texture.TEXTURE_CUTOFF`).
+
+        Returns:
+            The fitted texture (also stored in the model's weights, so it is saved with them).
+
+        Raises:
+            ValueError: If the model was built with ``texture=False``.
+        """
+        if not self.texture:
+            raise ValueError(
+                "Expected a model built with texture=True to fit a residual texture. "
+                "Received texture=False"
+            )
+        x = self._as_images(images)
+        fitted = fit_residual_texture(x - self.reconstruct(x), cutoff=cutoff)
+        self.texture_mix.assign(fitted.mixing)
+        self.texture_amp.assign(fitted.amplitude)
+        return fitted
+
+    def add_texture(self, images: Any, seed: int | np.random.Generator | None = None) -> np.ndarray:
+        """Add a fresh draw of the fitted texture to each decoded image (unchanged if none).
+
+        Args:
+            images: Decoder outputs ``(n, s, s, 3)`` in ``[0, 1]``.
+            seed: Seed or ``numpy`` Generator of the draws.
+
+        Returns:
+            ``float32`` images in ``[0, 1]``.
+        """
+        x = self._as_images(images)
+        texture = self.residual_texture()
+        if texture is None:
+            return x
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        return texture.apply(x, rng)
+
     def sample_latents(
         self,
         n: int,
@@ -473,6 +545,7 @@ class GlyphVAE(keras.Model):
         temperature: float | None = None,
         batch_size: int = 256,
         prior: str = "auto",
+        texture: bool | None = None,
     ) -> np.ndarray:
         """Generate ``n`` new glyphs.
 
@@ -483,12 +556,28 @@ class GlyphVAE(keras.Model):
                 (default: the model's ``sample_temperature``).
             batch_size: Codes decoded per forward pass.
             prior: ``"auto"``, ``"mixture"`` or ``"standard"`` (see :meth:`sample_latents`).
+            texture: Add the fitted residual texture (:meth:`fit_texture`); ``None``: if
+                the model has one. ``False`` gives the decoder means.
 
         Returns:
             ``float32`` RGB array ``(n, image_size, image_size, 3)`` in ``[0, 1]``.
+
+        Raises:
+            ValueError: If ``texture=True`` and the model has no fitted texture.
         """
-        codes = self.sample_latents(n, seed, temperature, prior=prior)
-        return self.decode(codes, batch_size=batch_size)
+        if texture and not self.texture_fitted:
+            raise ValueError(
+                "Expected a model with a fitted texture for texture=True (see fit_texture). "
+                "Received a model without one"
+            )
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        codes = self.sample_latents(n, rng, temperature, prior=prior)
+        images = self.decode(codes, batch_size=batch_size)
+        if texture is False or not self.texture_fitted:
+            return images
+        for lo in range(0, len(images), batch_size):
+            images[lo : lo + batch_size] = self.add_texture(images[lo : lo + batch_size], rng)
+        return images
 
     def reconstruct(self, images: Any, batch_size: int = 256) -> np.ndarray:
         """Encode images to their posterior means and decode them again."""
