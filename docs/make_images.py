@@ -77,7 +77,7 @@ def side_by_side(*images: np.ndarray, gap: int = 12) -> np.ndarray:
     return np.concatenate(parts, axis=1)
 
 
-def real_vs_generated(model, held, cols: int = 6, rows: int = 4) -> np.ndarray:
+def real_vs_generated(model, held, cols: int = 6, rows: int = 3) -> np.ndarray:
     n = cols * rows
     real = image_grid(held.images[:n], cols=cols)
     fake = image_grid(model.generate(n, seed=0), cols=cols)
@@ -173,7 +173,7 @@ def main() -> None:
         write_png("epsilon_loss.png", loss)
     # the evaluation sheet: real held-out, generated, generated above nearest training crops
     with tempfile.TemporaryDirectory() as tmp:
-        sheet = save_sheet(Path(tmp) / "sheet.png", eps, eps_train, eps_held, n=8, seed=0)
+        sheet = save_sheet(Path(tmp) / "sheet.png", eps, eps_train, eps_held, n=7, seed=0)
         write_png("epsilon_sheet.png", cv2.imread(str(sheet))[:, :, ::-1])
 
     # augmentation: a bank decoded from both models

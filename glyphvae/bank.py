@@ -167,6 +167,7 @@ class GlyphBank:
         temperature: float | None = None,
         batch_size: int = 256,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        texture: bool = False,
     ) -> GlyphBank:
         """Decode ``n_per_letter`` glyphs from each letter model, in large batches.
 
@@ -179,6 +180,10 @@ class GlyphBank:
             temperature: Prior temperature (default: each model's ``sample_temperature``).
             batch_size: Latent codes per decoder call.
             max_bytes: Memory bound, checked before anything is decoded.
+            texture: Add each model's residual texture (see ``GlyphVAE.generate``). Off by
+                default: a bank's glyphs are pasted through their ink mattes onto pages that
+                bring their own grain, and grain drawn into a glyph would punch holes in
+                its matte (broken, speckled strokes).
         """
         from glyphvae.hub import from_pretrained
 
@@ -212,7 +217,11 @@ class GlyphBank:
             images.append(
                 to_uint8(
                     model.generate(
-                        n_per_letter, seed=seed + i, temperature=temperature, batch_size=batch_size
+                        n_per_letter,
+                        seed=seed + i,
+                        temperature=temperature,
+                        batch_size=batch_size,
+                        texture=texture,
                     )
                 )
             )
@@ -222,6 +231,7 @@ class GlyphBank:
             "letters": sorted(set(letters)),
             "seed": seed,
             "temperature": temperature,
+            "texture": texture,
             "n_per_letter": n_per_letter,
         }
         return cls(np.concatenate(images), letters, metadata=meta, max_bytes=max_bytes)

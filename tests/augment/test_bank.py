@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from glyphvae.bank import GlyphBank, _bytes_per_glyph
+from glyphvae.data.io import to_uint8
 from tests.conftest import TINY
 from tests.helpers import draw_glyph, make_crop_tree
 
@@ -153,6 +154,19 @@ def test_from_models_mapping_keys_name_the_letter(tiny_models: list) -> None:
         GlyphBank.from_models(tiny_models, n_per_letter=0)
     with pytest.raises(ValueError, match="at least one model"):
         GlyphBank.from_models([])
+
+
+def test_from_models_leaves_texture_out_unless_asked() -> None:
+    """Pasted glyphs take the grain of the page; a texture in the glyph would break its matte."""
+    from glyphvae.models import GlyphVAE
+
+    model = GlyphVAE(**TINY, texture=True, letter="epsilon")
+    model.fit_texture(glyph_images(8))
+    plain = GlyphBank.from_models([model], n_per_letter=6, seed=2)
+    np.testing.assert_array_equal(plain.images, to_uint8(model.generate(6, seed=2, texture=False)))
+    textured = GlyphBank.from_models([model], n_per_letter=6, seed=2, texture=True)
+    assert plain.metadata["texture"] is False and textured.metadata["texture"] is True
+    assert np.abs(textured.images.astype(int) - plain.images).mean() > 2
 
 
 def test_from_models_refuses_oversized_request_before_decoding(
