@@ -94,6 +94,7 @@ def evaluate_generator(
     seed: int = 0,
     temperature: float | None = None,
     prior: str = "auto",
+    texture: bool | None = None,
 ) -> dict[str, Any]:
     """Compute every quality figure of a letter model against real held-out crops.
 
@@ -106,6 +107,8 @@ def evaluate_generator(
         seed: Seed of the generated glyphs.
         temperature: Prior temperature (default: the model's ``sample_temperature``).
         prior: ``"auto"``, ``"mixture"`` or ``"standard"`` (see ``GlyphVAE.sample_latents``).
+        texture: Add the model's residual texture (``None``: if it has one; ``False``: the
+            plain decoder means, see ``GlyphVAE.generate``).
 
     Returns:
         A JSON-ready report (see the module docstring for the figures).
@@ -114,7 +117,9 @@ def evaluate_generator(
     if temperature is None:
         temperature = float(getattr(model, "sample_temperature", 1.0))
     index = LETTERS[letter].index
-    generated = model.generate(n, seed=seed, temperature=temperature, prior=prior)
+    options = {} if texture is None else {"texture": texture}
+    generated = model.generate(n, seed=seed, temperature=temperature, prior=prior, **options)
+    textured = bool(getattr(model, "texture_fitted", False)) and texture is not False
     real = heldout.images.astype(np.float32) / 255.0
     train_images = train.images.astype(np.float32) / 255.0
 
@@ -146,6 +151,7 @@ def evaluate_generator(
         "seed": seed,
         "temperature": temperature,
         "prior": "mixture" if prior != "standard" and model.prior_fitted else "standard",
+        "texture": textured,
         "recognised": {
             "generated": float(np.mean(gen_pred == index)),
             "real_heldout": float(np.mean(real_pred == index)),
@@ -246,16 +252,19 @@ def save_sheet(
     n: int = 16,
     seed: int = 0,
     temperature: float | None = None,
+    texture: bool | None = None,
 ) -> Path:
     """Write a PNG: real held-out crops, generated glyphs, and generated/nearest-training pairs.
 
     Rows 1-2: real held-out crops; rows 3-4: generated glyphs; rows 5-6: generated glyphs
-    (row 5) above their nearest training crops (row 6).
+    (row 5) above their nearest training crops (row 6). ``texture`` is passed to
+    ``model.generate`` when given.
     """
     from glyphvae.data.io import write_image
     from glyphvae.visualize import image_grid
 
-    generated = model.generate(2 * n, seed=seed, temperature=temperature)
+    options = {} if texture is None else {"texture": texture}
+    generated = model.generate(2 * n, seed=seed, temperature=temperature, **options)
     real = heldout.images[: 2 * n].astype(np.float32) / 255.0
     _, nn_idx = nearest_neighbour_distances(generated[:n], train.images)
     nearest = train.images[nn_idx].astype(np.float32) / 255.0

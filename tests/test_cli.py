@@ -67,6 +67,18 @@ def test_fit_then_sample_end_to_end(crop_tree, tmp_path):
     assert len(files) == 6
     assert read_image(files[0]).shape == (32, 32, 3)
 
+    # the texture is fitted by default; --no-texture gives the plain decoder means
+    from glyphvae.hub import from_pretrained
+
+    model = from_pretrained(out)
+    assert model.texture_fitted
+    plain = tmp_path / "plain.png"
+    args = ["sample", "--model", str(out), "-n", "6", "--seed", "1", "--no-texture"]
+    result = runner.invoke(main, [*args, "--out", str(plain)])
+    assert result.exit_code == 0, result.output
+    means = read_image(plain)
+    assert means.shape == image.shape and np.abs(means - image).mean() > 1e-3
+
 
 def test_errors_are_one_line_without_traceback(tmp_path, monkeypatch):
     monkeypatch.delenv("GLYPHVAE_DATA", raising=False)

@@ -41,6 +41,11 @@ from glyphvae.cli._common import MODEL_HELP, resolve_source
     help="Prior scale: <1 more typical, >1 more varied. Default: the model's own.",
 )
 @click.option(
+    "--no-texture",
+    is_flag=True,
+    help="Leave out the model's residual texture (paper and ink grain): plain decoder means.",
+)
+@click.option(
     "--report",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
@@ -60,6 +65,7 @@ def evaluate(
     n: int,
     seed: int,
     temperature: float | None,
+    no_texture: bool,
     report: Path | None,
     sheet: Path | None,
 ) -> None:
@@ -77,13 +83,16 @@ def evaluate(
     if name is None:
         raise click.UsageError("The model does not record its letter; pass --letter.")
     train, held = heldout_split(root, name, model.image_size, metadata=read_metadata_of(src))
-    result = evaluate_generator(model, judge, train, held, n=n, seed=seed, temperature=temperature)
+    texture = False if no_texture else None
+    result = evaluate_generator(
+        model, judge, train, held, n=n, seed=seed, temperature=temperature, texture=texture
+    )
     click.echo(format_report(result))
     if report is not None:
         atomic_write_json(report, result)
         click.echo(f"Report written to {report}")
     if sheet is not None:
-        save_sheet(sheet, model, train, held, seed=seed, temperature=temperature)
+        save_sheet(sheet, model, train, held, seed=seed, temperature=temperature, texture=texture)
         click.echo(f"Sheet written to {sheet}")
 
 

@@ -37,6 +37,11 @@ from glyphvae.cli._common import MODEL_HELP, resolve_source
     help="Prior scale: <1 more typical, >1 more varied. Default: the model's own.",
 )
 @click.option(
+    "--no-texture",
+    is_flag=True,
+    help="Leave out the model's residual texture (paper and ink grain): plain decoder means.",
+)
+@click.option(
     "--cols", type=click.IntRange(1), default=None, help="Glyphs per row (default: square grid)."
 )
 @click.option(
@@ -52,6 +57,7 @@ def sample(
     out: Path,
     seed: int,
     temperature: float | None,
+    no_texture: bool,
     cols: int | None,
     save_individual: Path | None,
 ) -> None:
@@ -61,7 +67,9 @@ def sample(
     from glyphvae.visualize import save_grid
 
     model = from_pretrained(resolve_source(source, letter), expected_class="GlyphVAE")
-    images = model.generate(n, seed=seed, temperature=temperature)
+    images = model.generate(
+        n, seed=seed, temperature=temperature, texture=False if no_texture else None
+    )
     save_grid(out, images, cols=cols)
     if save_individual is not None:
         prefix = model.letter or "glyph"

@@ -70,6 +70,18 @@ def test_evaluate_generator_report_and_sheet(crop_tree, tmp_path):
     assert "precision" in text and "epsilon" in text
     path = save_sheet(tmp_path / "sheet.png", model, train, held, n=4)
     assert path.is_file()
+    assert report["texture"] is False
+
+
+def test_evaluate_generator_with_and_without_texture(crop_tree):
+    train, held = heldout_split(crop_tree, "epsilon", 32, seed=0, val_fraction=0.3)
+    model = GlyphVAE(**TINY, letter="epsilon", texture=True, mean_color=train.mean_color())
+    model.fit_texture(train.images)
+    clf = LetterClassifier(image_size=16, width=4, feature_dim=8)
+    with_tex = evaluate_generator(model, clf, train, held, n=20, seed=0)
+    without = evaluate_generator(model, clf, train, held, n=20, seed=0, texture=False)
+    assert with_tex["texture"] is True and without["texture"] is False
+    assert with_tex["sharpness"]["generated"] > without["sharpness"]["generated"]
 
 
 def test_memorised_copies_are_counted(crop_tree):
