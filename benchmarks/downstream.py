@@ -46,12 +46,8 @@ def main() -> None:
     for letter, src in zip(args.letters, sources, strict=True):
         models[letter] = from_pretrained(src, expected_class="GlyphVAE")
         training = read_metadata_of(src).get("training")
-        base = TrainConfig.from_dict(training) if training else TrainConfig()
-        # the few-crop VAE: the same recipe, trained for a fixed number of steps
-        steps_per_epoch = -(-args.low_data // base.batch_size)
-        configs[letter] = TrainConfig.from_dict(
-            {**base.to_dict(), "epochs": max(1, args.low_data_steps // steps_per_epoch)}
-        )
+        # the few-crop VAE: the same recipe, trained for --low-data-steps steps
+        configs[letter] = TrainConfig.from_dict(training) if training else TrainConfig()
     start = time.perf_counter()
     result = evaluate_downstream(
         models,
@@ -62,6 +58,7 @@ def main() -> None:
         classifier_epochs=args.classifier_epochs,
         train_configs=configs,
         settings=args.settings,
+        low_data_steps=args.low_data_steps,
         progress=lambda msg: print(f"[{time.perf_counter() - start:6.0f} s] {msg}", flush=True),
     )
     print()

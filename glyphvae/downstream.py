@@ -239,6 +239,7 @@ def evaluate_downstream(
     val_fraction: float = 0.15,
     progress: Callable[[str], None] | None = None,
     settings: Sequence[str] = ("full", "low_data"),
+    low_data_steps: int | None = None,
 ) -> dict[str, Any]:
     """Run the full-data and the low-data settings for the letters of ``models``.
 
@@ -256,6 +257,9 @@ def evaluate_downstream(
         val_fraction: Share of papyri held out.
         progress: Called with a message before each step.
         settings: Which settings to run: ``"full"`` and/or ``"low_data"``.
+        low_data_steps: Optimizer steps of each low-data VAE (its config's epochs are
+            replaced to give them). ``None``: as many steps as the config's epochs take on
+            the letter's full training crops (the full-data model's budget).
 
     Returns:
         ``{"full": summary, "low_data": summary}`` (see :func:`summarise`).
@@ -278,9 +282,13 @@ def evaluate_downstream(
 
     def low_source(letter: str, seed: int, images: np.ndarray, n: int) -> np.ndarray:
         base = configs.get(letter) or TrainConfig(image_size=image_size)
-        n_full = int(np.sum(_labels(train) == LETTERS[letter].index))
-        full_steps = base.epochs * int(np.ceil(n_full / base.batch_size))
-        model = train_vae(images, letter, config=base, seed=seed, min_steps=full_steps)
+        steps = low_data_steps
+        if steps is None:
+            n_full = int(np.sum(_labels(train) == LETTERS[letter].index))
+            steps = base.epochs * int(np.ceil(n_full / base.batch_size))
+        epochs = max(1, int(np.ceil(steps / np.ceil(len(images) / base.batch_size))))
+        config = TrainConfig.from_dict({**base.to_dict(), "epochs": epochs})
+        model = train_vae(images, letter, config=config, seed=seed)
         return to_uint8(model.generate(n, seed=seed))
 
     out: dict[str, Any] = {}

@@ -72,3 +72,37 @@ def test_run_setting_trains_three_arms_and_summarises():
     assert len(row["synthetic_minus_real"]["values"]) == 2
     text = format_downstream({"low_data": summary})
     assert "omicron_accuracy" in text and "macro_f1" in text
+
+
+def test_evaluate_downstream_low_data_trains_each_vae_for_the_step_budget(crop_tree, monkeypatch):
+    import glyphvae.training
+    from glyphvae.downstream import evaluate_downstream
+    from glyphvae.models import GlyphVAE
+    from tests.conftest import TINY, tiny_train_config
+
+    trained = []
+    real_train_vae = glyphvae.training.train_vae
+
+    def spy(images, letter, config, **kwargs):
+        trained.append((len(images), letter, config.epochs, config.texture))
+        return real_train_vae(images, letter, config=config, **kwargs)
+
+    monkeypatch.setattr(glyphvae.training, "train_vae", spy)
+    model = GlyphVAE(**TINY, letter="epsilon", texture=True)
+    result = evaluate_downstream(
+        {"epsilon": model},
+        crop_tree,
+        seeds=[0],
+        n_synthetic=4,
+        low_data=6,
+        classifier_epochs=1,
+        train_configs={"epsilon": tiny_train_config(batch_size=4)},
+        val_fraction=0.3,
+        low_data_steps=5,
+        settings=("low_data",),
+    )
+    assert set(result) == {"low_data"}
+    # one low-data VAE, on the 6 kept crops, for ceil(5 steps / 2 steps per epoch) epochs
+    assert trained == [(6, "epsilon", 3, True)]
+    for summary in result.values():
+        assert set(summary["metrics"]["epsilon_f1"]["arms"]) == set(ARMS)
