@@ -335,6 +335,7 @@ def _build_manifest(out: Path, sidecars: dict[int, dict[str, Any]]) -> dict[str,
         "seed": job["seed"],
         "temperature": job["temperature"],
         "prior": job["prior"],
+        "texture": job.get("texture", False),
         "format": job["format"],
         "rules": {"shard_sizes": SIZE_RULE, "shard_seed": SEED_RULE, "sha256": CHECKSUM_RULE},
         "complete": len(present) == job["num_shards"],
@@ -436,6 +437,7 @@ def generate_shards(
     temperature: float | None = None,
     prior: str = "auto",
     progress: bool = True,
+    texture: bool = True,
 ) -> dict[str, Any]:
     """Generate ``n`` glyphs as ``shards`` shards in ``out``, or only some of the shards.
 
@@ -457,6 +459,8 @@ def generate_shards(
             (default: the model's ``sample_temperature``).
         prior: ``"auto"``, ``"mixture"`` or ``"standard"`` (see ``GlyphVAE.sample_latents``).
         progress: Show a progress bar over glyphs (on stderr).
+        texture: Add the model's residual texture, if it has one (see
+            ``GlyphVAE.generate``); ``False``: the plain decoder means.
 
     Returns:
         The manifest (also written to ``out/manifest.json``): job parameters, model and
@@ -494,6 +498,7 @@ def generate_shards(
         "seed": seed,
         "temperature": float(temperature),
         "prior": prior,
+        "texture": bool(texture and vae.texture_fitted),
         "format": fmt,
         "model": {
             "letter": letter or None,
@@ -542,7 +547,8 @@ def generate_shards(
             with writer as write:
                 for lo in range(0, count, batch_size):
                     images = vae.decode(codes[lo : lo + batch_size], batch_size=batch_size)
-                    images = vae.add_texture(images, rng)  # unchanged without a texture
+                    if job["texture"]:
+                        images = vae.add_texture(images, rng)
                     write(to_uint8(images), np.arange(start + lo, start + lo + len(images)))
                     bar.update(len(images))
             sidecar = {

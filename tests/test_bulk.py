@@ -200,6 +200,25 @@ def test_a_failed_png_shard_leaves_nothing_behind(model, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_texture_is_part_of_the_job_and_reproducible(tmp_path):
+    from glyphvae.models import GlyphVAE
+
+    vae = GlyphVAE(**TINY, letter="epsilon", seed=0, texture=True)
+    rng = np.random.default_rng(0)
+    vae.fit_texture(rng.uniform(0.3, 0.8, (6, 32, 32, 3)).astype(np.float32))
+    one = generate_shards(vae, 8, tmp_path / "a", shards=2, progress=False)
+    again = generate_shards(vae, 8, tmp_path / "b", shards=2, shard_indices=[1], progress=False)
+    plain = generate_shards(vae, 8, tmp_path / "c", shards=2, progress=False, texture=False)
+    assert one["texture"] is True and plain["texture"] is False
+    a, _ = load_npz_union(tmp_path / "a", one)
+    c, _ = load_npz_union(tmp_path / "c", plain)
+    b, _ = load_npz_union(tmp_path / "b", again)
+    np.testing.assert_array_equal(b, a[4:])  # shard 1 alone: the same textured glyphs
+    assert np.abs(a.astype(int) - c).mean() > 2  # texture on vs off
+    with pytest.raises(ValueError, match="texture"):  # one folder, one job
+        generate_shards(vae, 8, tmp_path / "a", shards=2, progress=False, texture=False)
+
+
 def test_shards_of_another_job_are_refused(model, tmp_path):
     generate_shards(model, 8, tmp_path, shards=2, shard_indices=[0], progress=False)
     with pytest.raises(ValueError, match=r"one job .* Received shards with \{'seed': 0\}"):

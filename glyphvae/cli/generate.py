@@ -132,6 +132,11 @@ def sample(
     default=None,
     help="Prior scale: <1 more typical, >1 more varied. Default: the model's own.",
 )
+@click.option(
+    "--no-texture",
+    is_flag=True,
+    help="Leave out the model's residual texture (paper and ink grain): plain decoder means.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def generate(
     source: str | None,
@@ -144,6 +149,7 @@ def generate(
     seed: int,
     batch_size: int,
     temperature: float | None,
+    no_texture: bool,
     quiet: bool,
 ) -> None:
     """Generate many glyphs in shards that processes or machines can make in parallel.
@@ -167,6 +173,7 @@ def generate(
         batch_size=batch_size,
         temperature=temperature,
         progress=not quiet,
+        texture=not no_texture,
     )
     click.echo(
         f"{manifest['shards_present']} of {shards} shards ({manifest['glyphs_present']} of {n} "
