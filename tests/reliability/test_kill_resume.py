@@ -81,6 +81,10 @@ def _env() -> dict[str, str]:
     return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"}
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _checkpoint_epoch(out: Path) -> int:
     try:
         return int(json.loads((out / "checkpoints" / CHECKPOINT_STATE).read_text())["epoch"])
@@ -111,7 +115,15 @@ def test_killed_and_interrupted_runs_resume_to_the_uninterrupted_result(tmp_path
     cli += ["--val-fraction", "0.25", "--epochs", "200", "--prior-components", "0"]
     cli += ["--adversarial-weight", "0", "--out", str(tmp_path / "SIGINT")]
     procs["SIGINT"] = subprocess.Popen(
-        cli, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        cli,
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a shell without job control starts background jobs with SIGINT ignored, and
+        # Python then installs no Ctrl-C handler: give the child the default disposition
+        preexec_fn=_default_sigint,
     )
     # stop the long runs mid-training: once their first epoch is checkpointed
     deadline = time.monotonic() + 300
