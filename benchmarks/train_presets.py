@@ -63,13 +63,8 @@ WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "glyphvae" / "weights"
 
 
 def add_texture(model: GlyphVAE, images: object) -> GlyphVAE:
-    """The same model with a residual texture fitted on ``images`` (its training crops).
-
-    Returns ``model`` itself if it already has a fitted texture; otherwise a twin built with
-    ``texture=True`` whose every other weight is copied from ``model``.
-    """
-    if model.texture_fitted:
-        return model
+    """A twin of ``model`` built with ``texture=True``: every other weight copied from
+    ``model``, the texture fitted on ``images`` (its training crops)."""
     twin = GlyphVAE.from_config({**model.get_config(), "texture": True})
     source = {v.path: v for v in model.weights}
     copied = 0
@@ -115,11 +110,11 @@ def main() -> None:
         model = from_pretrained(model_dir, expected_class="GlyphVAE")
         meta = read_metadata(model_dir)
         train, held = heldout_split(args.data, letter, model.image_size, metadata=meta)
-        if not model.texture_fitted:
+        changed = not model.texture_fitted
+        if changed:
             model = add_texture(model, train.images)
             meta.setdefault("training", {})["texture"] = True
             meta["texture"] = "fitted on the training papyri by train_presets.add_texture"
-            save_pretrained(model, model_dir, metadata=meta)
         sweep = {}
         for t in TEMPERATURES:
             r = evaluate_generator(model, classifier, train, held, n=500, seed=0, temperature=t)
@@ -135,7 +130,7 @@ def main() -> None:
             if r["recognised"]["generated"] >= r["recognised"]["real_heldout"]
         ]
         chosen = max(good) if good else min(TEMPERATURES)
-        if model.sample_temperature != chosen:
+        if changed or model.sample_temperature != chosen:
             model.sample_temperature = chosen
             save_pretrained(model, model_dir, metadata=meta)
         save_grid(model_dir / "samples.png", model.generate(64, seed=0), cols=8)

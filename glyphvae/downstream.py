@@ -22,7 +22,7 @@ again: the situation of a rare letter, where users need synthesis most.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -287,8 +287,7 @@ def evaluate_downstream(
             n_full = int(np.sum(_labels(train) == LETTERS[letter].index))
             steps = base.epochs * int(np.ceil(n_full / base.batch_size))
         epochs = max(1, int(np.ceil(steps / np.ceil(len(images) / base.batch_size))))
-        config = TrainConfig.from_dict({**base.to_dict(), "epochs": epochs})
-        model = train_vae(images, letter, config=config, seed=seed)
+        model = train_vae(images, letter, config=replace(base, epochs=epochs), seed=seed)
         return to_uint8(model.generate(n, seed=seed))
 
     out: dict[str, Any] = {}

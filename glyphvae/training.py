@@ -146,7 +146,7 @@ def _fit_sampling(model: Any, images: np.ndarray, seed: int = 0) -> None:
     each if the model was built with one."""
     if model.prior_components:
         model.fit_prior(images, seed=seed)
-    if getattr(model, "texture", False):
+    if model.texture:
         model.fit_texture(images)
 
 

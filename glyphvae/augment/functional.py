@@ -105,18 +105,34 @@ def _paper(img: np.ndarray, background: _Colour | None, dtype: np.dtype) -> np.n
 
 def _raw_matte(img: np.ndarray, paper: np.ndarray, low: float, high: float) -> np.ndarray:
     """Unfeathered matte of a float RGB image over a known paper colour."""
-    lum = img @ _LUMA
-    paper_lum = float(paper @ _LUMA)
-    h, w = lum.shape
+    return _raw_mattes(img[None], paper[None], low, high)[0]
+
+
+def _raw_mattes(imgs: np.ndarray, papers: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Unfeathered mattes of ``(n, h, w, 3)`` float32 images over their ``(n, 3)`` papers."""
+    n, h, w = imgs.shape[:3]
+    lum = imgs @ _LUMA
+    paper_lum = (papers @ _LUMA).astype(np.float64)
     b = max(1, min(_RING, h // 2, w // 2))
     ring = np.concatenate(
-        [lum[:b].ravel(), lum[-b:].ravel(), lum[:, :b].ravel(), lum[:, -b:].ravel()]
+        [
+            lum[:, :b].reshape(n, -1),
+            lum[:, -b:].reshape(n, -1),
+            lum[:, :, :b].reshape(n, -1),
+            lum[:, :, -b:].reshape(n, -1),
+        ],
+        axis=1,
     )
-    noise = 1.4826 * float(np.median(np.abs(ring - np.median(ring))))  # robust texture sigma
-    contrast = max(paper_lum - float(np.percentile(lum, 1.0)), 1e-3)
-    lo = max(low * contrast, 4.0 * noise)
-    hi = max(high * contrast, lo + 0.02)
-    t = np.clip((paper_lum - lum - lo) * (1.0 / (hi - lo)), 0.0, 1.0)
+    centre = np.median(ring, axis=1, keepdims=True)
+    noise = 1.4826 * np.median(np.abs(ring - centre), axis=1).astype(np.float64)  # robust sigma
+    first = np.percentile(lum.reshape(n, -1), 1.0, axis=1).astype(np.float64)
+    contrast = np.maximum(paper_lum - first, 1e-3)
+    lo = np.maximum(low * contrast, 4.0 * noise)
+    hi = np.maximum(high * contrast, lo + 0.02)
+    column = (n, 1, 1)
+    t = (paper_lum.astype(np.float32).reshape(column) - lum) - lo.astype(np.float32).reshape(column)
+    t *= (1.0 / (hi - lo)).astype(np.float32).reshape(column)
+    np.clip(t, 0.0, 1.0, out=t)
     return (t * t * (3.0 - 2.0 * t)).astype(np.float32)  # smoothstep
 
 
@@ -206,43 +222,8 @@ def ink_mattes(
         raise TypeError(f"Expected `glyphs` as float in [0, 1] or uint8. Received {arr.dtype}")
     if not 0.0 <= low < high:
         raise ValueError(f"Expected 0 <= `low` < `high`. Received low={low}, high={high}")
-    n, h, w = img.shape[:3]
-    # the paper: per-channel median of the border ring, as border_color() takes it
-    b = max(1, min(_RING, h // 2, w // 2))
-    ring = np.concatenate(
-        [
-            img[:, :b].reshape(n, -1, 3),
-            img[:, -b:].reshape(n, -1, 3),
-            img[:, b:-b, :b].reshape(n, -1, 3),
-            img[:, b:-b, -b:].reshape(n, -1, 3),
-        ],
-        axis=1,
-    )
-    paper = np.median(ring, axis=1).astype(np.float32)
-    # then what _raw_matte() does for one glyph, with each glyph's scalars as float32 arrays
-    lum = img @ _LUMA
-    paper_lum = (paper @ _LUMA).astype(np.float64)
-    lring = np.concatenate(
-        [
-            lum[:, :b].reshape(n, -1),
-            lum[:, -b:].reshape(n, -1),
-            lum[:, :, :b].reshape(n, -1),
-            lum[:, :, -b:].reshape(n, -1),
-        ],
-        axis=1,
-    )
-    centre = np.median(lring, axis=1, keepdims=True)
-    noise = 1.4826 * np.median(np.abs(lring - centre), axis=1).astype(np.float64)
-    first = np.percentile(lum.reshape(n, -1), 1.0, axis=1).astype(np.float64)
-    contrast = np.maximum(paper_lum - first, 1e-3)
-    lo = np.maximum(low * contrast, 4.0 * noise)
-    hi = np.maximum(high * contrast, lo + 0.02)
-    column = (n, 1, 1)
-    t = (paper_lum.astype(np.float32).reshape(column) - lum) - lo.astype(np.float32).reshape(column)
-    t *= (1.0 / (hi - lo)).astype(np.float32).reshape(column)
-    np.clip(t, 0.0, 1.0, out=t)
-    matte = (t * t * (3.0 - 2.0 * t)).astype(np.float32)
-    return matte * _edge_window(h, w, feather)
+    paper = border_color(img, _RING)  # (n, 3)
+    return _raw_mattes(img, paper, low, high) * _edge_window(img.shape[1], img.shape[2], feather)
 
 
 def ink_ratio(glyph: np.ndarray, background: _Colour | None = None) -> np.ndarray:

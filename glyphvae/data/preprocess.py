@@ -53,28 +53,29 @@ def border_color(image: np.ndarray, width: int = 2) -> np.ndarray:
     The median ignores ink strokes that touch the edge of a tight crop.
 
     Args:
-        image: RGB array ``(height, width, 3)``.
+        image: RGB array ``(height, width, 3)``, or a batch ``(n, height, width, 3)``.
         width: Border thickness in pixels (clipped for tiny images).
 
     Returns:
-        A ``float32`` array of 3 values in the image's range.
+        A ``float32`` array of 3 values in the image's range (``(n, 3)`` for a batch).
 
     >>> img = np.full((10, 10, 3), 0.8, np.float32); img[4:6, :] = 0.1  # a stroke across
     >>> [round(float(v), 2) for v in border_color(img)]
     [0.8, 0.8, 0.8]
     """
     img = np.asarray(image)
-    h, w = img.shape[:2]
+    *lead, h, w, c = img.shape
     b = max(1, min(width, h // 2, w // 2))
     ring = np.concatenate(
         [
-            img[:b].reshape(-1, img.shape[2]),
-            img[-b:].reshape(-1, img.shape[2]),
-            img[b:-b, :b].reshape(-1, img.shape[2]),
-            img[b:-b, -b:].reshape(-1, img.shape[2]),
-        ]
+            img[..., :b, :, :].reshape(*lead, -1, c),
+            img[..., -b:, :, :].reshape(*lead, -1, c),
+            img[..., b:-b, :b, :].reshape(*lead, -1, c),
+            img[..., b:-b, -b:, :].reshape(*lead, -1, c),
+        ],
+        axis=-2,
     )
-    return np.median(ring, axis=0).astype(np.float32)
+    return np.median(ring, axis=-2).astype(np.float32)
 
 
 def pad_to_square(image: np.ndarray, color: np.ndarray | None = None) -> np.ndarray:

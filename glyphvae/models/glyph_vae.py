@@ -501,10 +501,7 @@ class GlyphVAE(keras.Model):
         """
         x = self._as_images(images)
         texture = self.residual_texture()
-        if texture is None:
-            return x
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        return texture.apply(x, rng)
+        return x if texture is None else texture.apply(x, np.random.default_rng(seed))
 
     def sample_latents(
         self,
@@ -530,7 +527,7 @@ class GlyphVAE(keras.Model):
             raise ValueError(f"Expected `temperature` >= 0. Received: {temperature}")
         if prior not in ("auto", "mixture", "standard"):
             raise ValueError(f"Expected prior 'auto', 'mixture' or 'standard'. Received {prior!r}")
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        rng = np.random.default_rng(seed)  # a Generator is returned as it is
         gmm = self.latent_prior() if prior != "standard" else None
         if prior == "mixture" and gmm is None:
             raise ValueError("Expected a fitted mixture prior (call fit_prior). Received none")
@@ -565,18 +562,17 @@ class GlyphVAE(keras.Model):
         Raises:
             ValueError: If ``texture=True`` and the model has no fitted texture.
         """
-        if texture and not self.texture_fitted:
+        fitted = None if texture is False else self.residual_texture()
+        if texture and fitted is None:
             raise ValueError(
                 "Expected a model with a fitted texture for texture=True (see fit_texture). "
                 "Received a model without one"
             )
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        codes = self.sample_latents(n, rng, temperature, prior=prior)
-        images = self.decode(codes, batch_size=batch_size)
-        if texture is False or not self.texture_fitted:
-            return images
-        for lo in range(0, len(images), batch_size):
-            images[lo : lo + batch_size] = self.add_texture(images[lo : lo + batch_size], rng)
+        rng = np.random.default_rng(seed)  # a Generator is returned as it is
+        images = self.decode(self.sample_latents(n, rng, temperature, prior=prior), batch_size)
+        if fitted is not None:  # in batches: bounded memory for the FFTs
+            for lo in range(0, len(images), batch_size):
+                images[lo : lo + batch_size] = fitted.apply(images[lo : lo + batch_size], rng)
         return images
 
     def reconstruct(self, images: Any, batch_size: int = 256) -> np.ndarray:
