@@ -22,6 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from glyphvae.downstream import evaluate_downstream, format_downstream
 from glyphvae.hub import from_pretrained, read_metadata_of
+from glyphvae.saving import load_model
 from glyphvae.training import TrainConfig
 
 
@@ -36,6 +37,15 @@ def main() -> None:
     parser.add_argument("--classifier-epochs", type=int, default=12)
     parser.add_argument(
         "--low-data-steps", type=int, default=500, help="VAE steps on the few crops"
+    )
+    parser.add_argument(
+        "--pretrain-steps",
+        type=int,
+        default=0,
+        help="low-data VAEs fine-tune a base VAE trained this many steps on the other letters",
+    )
+    parser.add_argument(
+        "--pretrained", default=None, help="a saved base VAE instead (see --pretrain-steps)"
     )
     parser.add_argument("--json", default=None)
     parser.add_argument("--settings", nargs="+", default=["full", "low_data"])
@@ -59,6 +69,8 @@ def main() -> None:
         train_configs=configs,
         settings=args.settings,
         low_data_steps=args.low_data_steps,
+        pretrained=load_model(args.pretrained) if args.pretrained else None,
+        pretrain_steps=args.pretrain_steps or None,
         progress=lambda msg: print(f"[{time.perf_counter() - start:6.0f} s] {msg}", flush=True),
     )
     print()

@@ -16,7 +16,10 @@ exceeds the larger of the two arms' seed-to-seed standard deviations.
 
 The **low-data** setting keeps only ``low_data`` real training crops of each augmented letter
 (a seeded subset), trains that letter's VAE on those crops only, and compares the three arms
-again: the situation of a rare letter, where users need synthesis most.
+again: the situation of a rare letter, where users need synthesis most. Each low-data VAE can
+start from a *base* model (``pretrained`` or ``pretrain_steps``): one VAE trained on the crops
+of the other letters, then fine-tuned on the few crops of the letter. The base never sees the
+augmented letters' crops, so the crops the setting drops cannot reach the generator.
 """
 
 from __future__ import annotations
@@ -240,6 +243,8 @@ def evaluate_downstream(
     progress: Callable[[str], None] | None = None,
     settings: Sequence[str] = ("full", "low_data"),
     low_data_steps: int | None = None,
+    pretrained: Any | None = None,
+    pretrain_steps: int | None = None,
 ) -> dict[str, Any]:
     """Run the full-data and the low-data settings for the letters of ``models``.
 
@@ -260,9 +265,20 @@ def evaluate_downstream(
         low_data_steps: Optimizer steps of each low-data VAE (its config's epochs are
             replaced to give them). ``None``: as many steps as the config's epochs take on
             the letter's full training crops (the full-data model's budget).
+        pretrained: A base :class:`~glyphvae.models.GlyphVAE` of the low-data VAEs'
+            architecture; each low-data VAE starts from its weights (fine-tuning). It must
+            not have seen the augmented letters' crops, or the low-data setting is void.
+        pretrain_steps: Without ``pretrained``: train the base here for this many optimizer
+            steps on the training crops of every letter except the augmented ones (once,
+            shared by all seeds). ``None``: low-data VAEs start from scratch.
 
     Returns:
-        ``{"full": summary, "low_data": summary}`` (see :func:`summarise`).
+        ``{"full": summary, "low_data": summary}`` (see :func:`summarise`); the low-data
+        summary records ``"pretrain"`` (``None``, ``"given"`` or the steps and crop count).
+
+    Raises:
+        ValueError: If the models differ in image size, or ``pretrained`` has another
+            image size or architecture than the low-data VAEs.
     """
     from glyphvae.data.dataset import load_glyphs
     from glyphvae.data.io import to_uint8
@@ -280,14 +296,50 @@ def evaluate_downstream(
     def full_source(letter: str, seed: int, _images: np.ndarray, n: int) -> np.ndarray:
         return to_uint8(models[letter].generate(n, seed=seed))
 
+    def low_config(letter: str) -> Any:
+        return configs.get(letter) or TrainConfig(image_size=image_size)
+
+    base_model = pretrained
+    pretrain_info: dict[str, Any] | str | None = "given" if pretrained is not None else None
+    if base_model is not None and base_model.image_size != image_size:
+        raise ValueError(
+            f"Expected `pretrained` of image size {image_size} like the models. "
+            f"Received image size {base_model.image_size}"
+        )
+
+    def base_for_low_data() -> Any:
+        nonlocal base_model, pretrain_info
+        if base_model is None and pretrain_steps:
+            others = np.flatnonzero(~np.isin(np.array(train.letters), letters))
+            if not len(others):
+                raise ValueError(
+                    "Expected training crops of letters other than the augmented ones "
+                    f"{list(letters)} to pretrain the base VAE on. Received none"
+                )
+            cfg = low_config(letters[0])
+            per_epoch = int(np.ceil(len(others) / cfg.batch_size))
+            epochs = max(1, int(np.ceil(pretrain_steps / per_epoch)))
+            if progress:
+                progress(f"low-data: base VAE on {len(others)} crops of the other letters")
+            cfg = replace(cfg, epochs=epochs, kl_warmup_epochs=1, adversarial_start_epochs=1)
+            base_model = train_vae(train.images[others], None, config=cfg)
+            pretrain_info = {"steps": epochs * per_epoch, "crops": len(others)}
+        return base_model
+
     def low_source(letter: str, seed: int, images: np.ndarray, n: int) -> np.ndarray:
-        base = configs.get(letter) or TrainConfig(image_size=image_size)
+        base = low_config(letter)
         steps = low_data_steps
         if steps is None:
             n_full = int(np.sum(_labels(train) == LETTERS[letter].index))
             steps = base.epochs * int(np.ceil(n_full / base.batch_size))
         epochs = max(1, int(np.ceil(steps / np.ceil(len(images) / base.batch_size))))
-        model = train_vae(images, letter, config=replace(base, epochs=epochs), seed=seed)
+        model = train_vae(
+            images,
+            letter,
+            config=replace(base, epochs=epochs),
+            init_from=base_for_low_data(),
+            seed=seed,
+        )
         return to_uint8(model.generate(n, seed=seed))
 
     out: dict[str, Any] = {}
@@ -296,7 +348,8 @@ def evaluate_downstream(
         out["full"] = summarise(run_setting(full, train, heldout, full_source, seeds, progress))
     if low_data is not None and "low_data" in settings:
         low = DownstreamSetting("low-data", letters, n_synthetic, low_data, classifier_epochs)
-        out["low_data"] = summarise(run_setting(low, train, heldout, low_source, seeds, progress))
+        low_raw = run_setting(low, train, heldout, low_source, seeds, progress)
+        out["low_data"] = summarise(low_raw) | {"pretrain": pretrain_info}
     return out
 
 

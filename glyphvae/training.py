@@ -105,7 +105,7 @@ def _device_summary() -> str:
 
 
 def _build_model(
-    cfg: TrainConfig, letter: str, mean_color: list[float], steps_per_epoch: int
+    cfg: TrainConfig, letter: str | None, mean_color: list[float], steps_per_epoch: int
 ) -> Any:
     import keras
 
@@ -582,7 +582,7 @@ def fit_letter(
 
 def train_vae(
     images: np.ndarray,
-    letter: str,
+    letter: str | None,
     config: TrainConfig | None = None,
     init_from: Any | None = None,
     min_steps: int = 0,
@@ -596,7 +596,8 @@ def train_vae(
 
     Args:
         images: ``uint8`` RGB crops ``(n, s, s, 3)`` with ``s == config.image_size``.
-        letter: The letter (any alias), recorded in the model.
+        letter: The letter (any alias), recorded in the model; ``None`` for a base model
+            trained on crops of several letters (a starting point for ``init_from``).
         config: Training settings (``val_fraction`` and output options are ignored).
         init_from: A trained model of the same architecture to start from (fine-tuning);
             its weights are copied, the optimizer starts fresh.
@@ -613,7 +614,7 @@ def train_vae(
     from glyphvae.data.pipeline import make_dataset
 
     cfg = replace(config or TrainConfig(), **overrides)
-    name = resolve_letter(letter)
+    name = None if letter is None else resolve_letter(letter)
     arr = np.asarray(images)
     if arr.ndim != 4 or arr.shape[1:] != (cfg.image_size, cfg.image_size, 3) or not len(arr):
         raise ValueError(
@@ -625,8 +626,15 @@ def train_vae(
     mean_color = [float(v) for v in arr.reshape(-1, 3).mean(axis=0) / 255.0]
     model = _build_model(cfg, name, mean_color, steps_per_epoch)
     if init_from is not None:
-        if init_from.get_config()["channels"] != model.get_config()["channels"]:
-            raise ValueError("Expected `init_from` to have the same architecture as `config`.")
+        keys = ("image_size", "latent_dim", "channels", "res_blocks", "decoder_sigma")
+        ours, theirs = model.get_config(), init_from.get_config()
+        differ = {k: (theirs.get(k), ours.get(k)) for k in keys if theirs.get(k) != ours.get(k)}
+        shapes = [tuple(w.shape) for w in model.weights]
+        if differ or shapes != [tuple(w.shape) for w in init_from.weights]:
+            raise ValueError(
+                "Expected `init_from` to have the architecture of `config`. "
+                f"Received differences (init_from, config): {differ or 'in weight shapes'}"
+            )
         model.set_weights(init_from.get_weights())
     ds = make_dataset(
         arr, batch_size=cfg.batch_size, training=True, seed=cfg.seed, augment=cfg.augment

@@ -106,3 +106,81 @@ def test_evaluate_downstream_low_data_trains_each_vae_for_the_step_budget(crop_t
     assert trained == [(6, "epsilon", 3, True)]
     for summary in result.values():
         assert set(summary["metrics"]["epsilon_f1"]["arms"]) == set(ARMS)
+
+
+def test_low_data_vaes_fine_tune_a_base_that_never_saw_the_augmented_letter(crop_tree, monkeypatch):
+    import glyphvae.training
+    from glyphvae.downstream import evaluate_downstream
+    from glyphvae.models import GlyphVAE
+    from tests.conftest import TINY, tiny_train_config
+
+    trained = []
+    real_train_vae = glyphvae.training.train_vae
+
+    def spy(images, letter, config, init_from=None, **kwargs):
+        model = real_train_vae(images, letter, config=config, init_from=init_from, **kwargs)
+        trained.append({"n": len(images), "letter": letter, "init": init_from, "model": model})
+        return model
+
+    monkeypatch.setattr(glyphvae.training, "train_vae", spy)
+    model = GlyphVAE(**TINY, letter="epsilon")
+    result = evaluate_downstream(
+        {"epsilon": model},
+        crop_tree,
+        seeds=[0, 1],
+        n_synthetic=4,
+        low_data=6,
+        classifier_epochs=1,
+        train_configs={"epsilon": tiny_train_config(batch_size=4)},
+        val_fraction=0.3,
+        low_data_steps=2,
+        pretrain_steps=3,
+        settings=("low_data",),
+    )
+    base, *low = trained
+    # the base: once, on the alpha crops of the training papyri only (no epsilon at all)
+    assert base["letter"] is None and base["init"] is None
+    assert base["model"].letter is None
+    info = result["low_data"]["pretrain"]
+    assert info["crops"] == base["n"] and 0 < base["n"] < 24 and info["steps"] >= 3
+    # both seeds' epsilon VAEs start from that one base
+    assert [(r["n"], r["letter"], r["init"]) for r in low] == [(6, "epsilon", base["model"])] * 2
+
+    with pytest.raises(ValueError, match="other than the augmented ones"):
+        evaluate_downstream(
+            {"epsilon": model, "alpha": GlyphVAE(**TINY, letter="alpha")},
+            crop_tree,
+            seeds=[0],
+            low_data=6,
+            train_configs={"epsilon": tiny_train_config(batch_size=4)},
+            val_fraction=0.3,
+            pretrain_steps=3,
+            settings=("low_data",),
+        )
+
+
+def test_train_vae_fine_tunes_from_a_base_and_rejects_another_architecture():
+    from glyphvae.models import GlyphVAE
+    from glyphvae.training import train_vae
+    from tests.conftest import tiny_train_config
+    from tests.helpers import draw_glyph
+
+    rng = np.random.default_rng(0)
+    images = np.stack([(draw_glyph(rng, 32, 32) * 255).astype(np.uint8) for _ in range(16)])
+    cfg = tiny_train_config(epochs=1, batch_size=8, texture=False)
+    base = train_vae(images, None, config=cfg)
+    assert base.letter is None
+    # a near-zero learning rate: the fine-tuned weights stay the base's; from scratch they don't
+    tuned = train_vae(images, "alpha", config=cfg, init_from=base, learning_rate=1e-9)
+    fresh = train_vae(images, "alpha", config=cfg, learning_rate=1e-9, seed=7)
+    names = [w.path for w in base.weights if "prior" not in w.path]
+    get = {id(m): {w.path: np.asarray(w) for w in m.weights} for m in (base, tuned, fresh)}
+    kernels = [n for n in names if n.endswith("kernel")]
+    assert kernels
+    for n in kernels:
+        np.testing.assert_allclose(get[id(tuned)][n], get[id(base)][n], atol=1e-5)
+    assert any(not np.allclose(get[id(fresh)][n], get[id(base)][n], atol=1e-3) for n in kernels)
+
+    other = GlyphVAE(image_size=32, latent_dim=8, channels=(8, 16), res_blocks=(0, 1))
+    with pytest.raises(ValueError, match="latent_dim"):
+        train_vae(images, "alpha", config=cfg, init_from=other)
