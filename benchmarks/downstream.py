@@ -47,6 +47,12 @@ def main() -> None:
     parser.add_argument(
         "--pretrained", default=None, help="a saved base VAE instead (see --pretrain-steps)"
     )
+    parser.add_argument(
+        "--low-data-temperature",
+        type=float,
+        default=None,
+        help="sampling temperature of the low-data VAEs (default: the model's)",
+    )
     parser.add_argument("--json", default=None)
     parser.add_argument("--settings", nargs="+", default=["full", "low_data"])
     args = parser.parse_args()
@@ -71,6 +77,7 @@ def main() -> None:
         low_data_steps=args.low_data_steps,
         pretrained=load_model(args.pretrained) if args.pretrained else None,
         pretrain_steps=args.pretrain_steps or None,
+        low_data_temperature=args.low_data_temperature,
         progress=lambda msg: print(f"[{time.perf_counter() - start:6.0f} s] {msg}", flush=True),
     )
     print()

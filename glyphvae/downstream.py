@@ -245,6 +245,7 @@ def evaluate_downstream(
     low_data_steps: int | None = None,
     pretrained: Any | None = None,
     pretrain_steps: int | None = None,
+    low_data_temperature: float | None = None,
 ) -> dict[str, Any]:
     """Run the full-data and the low-data settings for the letters of ``models``.
 
@@ -271,6 +272,8 @@ def evaluate_downstream(
         pretrain_steps: Without ``pretrained``: train the base here for this many optimizer
             steps on the training crops of every letter except the augmented ones (once,
             shared by all seeds). ``None``: low-data VAEs start from scratch.
+        low_data_temperature: Sampling temperature of the low-data VAEs (below 1: more
+            typical glyphs, less variety); ``None``: each model's ``sample_temperature``.
 
     Returns:
         ``{"full": summary, "low_data": summary}`` (see :func:`summarise`); the low-data
@@ -340,7 +343,7 @@ def evaluate_downstream(
             init_from=base_for_low_data(),
             seed=seed,
         )
-        return to_uint8(model.generate(n, seed=seed))
+        return to_uint8(model.generate(n, seed=seed, temperature=low_data_temperature))
 
     out: dict[str, Any] = {}
     if "full" in settings:
@@ -349,7 +352,10 @@ def evaluate_downstream(
     if low_data is not None and "low_data" in settings:
         low = DownstreamSetting("low-data", letters, n_synthetic, low_data, classifier_epochs)
         low_raw = run_setting(low, train, heldout, low_source, seeds, progress)
-        out["low_data"] = summarise(low_raw) | {"pretrain": pretrain_info}
+        out["low_data"] = summarise(low_raw) | {
+            "pretrain": pretrain_info,
+            "temperature": low_data_temperature,
+        }
     return out
 
 

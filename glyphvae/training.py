@@ -150,6 +150,29 @@ def _fit_sampling(model: Any, images: np.ndarray, seed: int = 0) -> None:
         model.fit_texture(images)
 
 
+def _resolve_init(init_from: Any) -> Any:
+    """A model to start from: a model as is, else a source for ``from_pretrained``."""
+    if hasattr(init_from, "get_weights"):
+        return init_from
+    from glyphvae.hub import from_pretrained
+
+    return from_pretrained(init_from, expected_class="GlyphVAE")
+
+
+def _copy_weights(source: Any, model: Any) -> None:
+    """Copy ``source``'s weights into ``model`` (fine-tuning), refusing another architecture."""
+    keys = ("image_size", "latent_dim", "channels", "res_blocks", "decoder_sigma", "texture")
+    ours, theirs = model.get_config(), source.get_config()
+    differ = {k: (theirs.get(k), ours.get(k)) for k in keys if theirs.get(k) != ours.get(k)}
+    shapes = [tuple(w.shape) for w in model.weights]
+    if differ or shapes != [tuple(w.shape) for w in source.weights]:
+        raise ValueError(
+            "Expected `init_from` to have the architecture of the training settings. "
+            f"Received differences (init_from, settings): {differ or 'in weight shapes'}"
+        )
+    model.set_weights(source.get_weights())
+
+
 def _compile(model: Any, cfg: TrainConfig, optimizer: Any) -> None:
     """Compile with the run's speed options (mixed_float16 wraps ``optimizer`` for loss scaling)."""
     model.compile(
@@ -247,6 +270,7 @@ def fit_letter(
     overwrite: bool = False,
     verbose: int = 1,
     callbacks: list[Any] | None = None,
+    init_from: Any | None = None,
     **overrides: Any,
 ) -> FitResult:
     """Train a :class:`~glyphvae.models.GlyphVAE` on the crops of one letter.
@@ -289,6 +313,11 @@ def fit_letter(
         overwrite: Replace an earlier run in ``out`` instead of refusing to touch it.
         verbose: 0 silent, 1 progress bar per epoch, 2 one line per epoch.
         callbacks: Extra Keras callbacks.
+        init_from: Start from this model's weights instead of a random initialisation
+            (fine-tuning; the optimizer starts fresh): a :class:`~glyphvae.models.GlyphVAE`
+            or a source for :func:`~glyphvae.hub.from_pretrained` (a folder, preset or
+            ``hf://`` repo), of the architecture ``config`` asks for. Recorded in
+            ``metadata.json``; a resumed run continues from its checkpoint instead.
         **overrides: Fields of :class:`TrainConfig`.
 
     Returns:
@@ -301,6 +330,7 @@ def fit_letter(
         FileNotFoundError: No dataset found, or no crops for the letter.
         FileExistsError: ``out`` holds an earlier run and neither ``resume`` nor
             ``overwrite`` was given.
+        ValueError: ``init_from`` has another architecture than ``config``.
         NonFiniteLossError: The loss became NaN/inf; the last good checkpoint is kept in
             ``<out>/checkpoints`` and the model files hold its weights.
         KeyboardInterrupt: Ctrl-C or SIGTERM (e.g. a pre-empted job) stopped training; the
@@ -406,6 +436,15 @@ def fit_letter(
         _remove_stale_temporaries(out_dir, ckpt_dir)
 
     data_dir = resolve_data_dir(data)
+    fresh = not (resume and state is not None)
+    base = _resolve_init(init_from) if init_from is not None and fresh else None
+    init_note = (state or {}).get("init_from") if not fresh else None
+    if base is not None:
+        init_note = (
+            str(init_from)
+            if isinstance(init_from, (str, os.PathLike))
+            else f"a {type(init_from).__name__} in memory"
+        )
     keras.utils.set_random_seed(cfg.seed)
     glyphs = load_glyphs(
         data_dir,
@@ -459,6 +498,8 @@ def fit_letter(
                 print(f"glyphvae: resuming from epoch {initial_epoch} in {ckpt_dir}", flush=True)
         else:
             model = _build_model(cfg, name, train.mean_color(), steps_per_epoch)
+            if base is not None:
+                _copy_weights(base, model)
             initial_epoch, history = 0, {}
     dist.scale_loss_per_replica(model, strategy)
     dist.clip_after_all_reduce(model.optimizer, strategy)
@@ -468,6 +509,8 @@ def fit_letter(
         "training": cfg.to_dict(),
         "data": {**describe_data(data_dir), "split": split, "loaded": glyphs.report.summary()},
     }
+    if init_note is not None:
+        metadata["init_from"] = init_note
     if distributed:
         metadata["distribution"] = {
             "strategy": strategy_name,
@@ -479,7 +522,7 @@ def fit_letter(
     scratch = None if chief else Path(tempfile.mkdtemp(prefix="glyphvae-worker-"))
     saver = CheckpointSaver(
         scratch or ckpt_dir,
-        state={"letter": name, "config": cfg.to_dict(), "split": split},
+        state={"letter": name, "config": cfg.to_dict(), "split": split, "init_from": init_note},
         history=history,
         guard=guard,
         stopwatch=stopwatch,
@@ -599,8 +642,9 @@ def train_vae(
         letter: The letter (any alias), recorded in the model; ``None`` for a base model
             trained on crops of several letters (a starting point for ``init_from``).
         config: Training settings (``val_fraction`` and output options are ignored).
-        init_from: A trained model of the same architecture to start from (fine-tuning);
-            its weights are copied, the optimizer starts fresh.
+        init_from: A trained model of the same architecture to start from (fine-tuning;
+            its weights are copied, the optimizer starts fresh), or a source for
+            :func:`~glyphvae.hub.from_pretrained`.
         min_steps: Train for at least this many optimizer steps (raises the epoch count
             for small sets).
         verbose: Keras verbosity.
@@ -626,16 +670,7 @@ def train_vae(
     mean_color = [float(v) for v in arr.reshape(-1, 3).mean(axis=0) / 255.0]
     model = _build_model(cfg, name, mean_color, steps_per_epoch)
     if init_from is not None:
-        keys = ("image_size", "latent_dim", "channels", "res_blocks", "decoder_sigma")
-        ours, theirs = model.get_config(), init_from.get_config()
-        differ = {k: (theirs.get(k), ours.get(k)) for k in keys if theirs.get(k) != ours.get(k)}
-        shapes = [tuple(w.shape) for w in model.weights]
-        if differ or shapes != [tuple(w.shape) for w in init_from.weights]:
-            raise ValueError(
-                "Expected `init_from` to have the architecture of `config`. "
-                f"Received differences (init_from, config): {differ or 'in weight shapes'}"
-            )
-        model.set_weights(init_from.get_weights())
+        _copy_weights(_resolve_init(init_from), model)
     ds = make_dataset(
         arr, batch_size=cfg.batch_size, training=True, seed=cfg.seed, augment=cfg.augment
     )

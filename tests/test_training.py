@@ -208,3 +208,35 @@ def test_speed_and_strategy_options_are_checked():
         TrainConfig(steps_per_execution=0)
     config = TrainConfig(jit_compile=False, steps_per_execution=4, strategy="mirrored")
     assert TrainConfig.from_dict(config.to_dict()) == config
+
+
+def test_fit_from_a_base_model_starts_from_its_weights_and_records_it(crop_tree, tmp_path):
+    from click.testing import CliRunner
+
+    from glyphvae.cli import main
+
+    # the CLI's architecture for 32 px (it has no --channels): the config's defaults
+    config = tiny_train_config(channels=None, res_blocks=None, epochs=1)
+    base = fit_letter("alpha", data=crop_tree, out=tmp_path / "base", config=config, verbose=0)
+    out = tmp_path / "epsilon"
+    args = ["fit", "--letter", "epsilon", "--data", str(crop_tree), "--out", str(out)]
+    args += ["--image-size", "32", "--latent-dim", "4", "--batch-size", "8", "--quiet"]
+    args += ["--epochs", "1", "--learning-rate", "1e-9", "--init-from", str(tmp_path / "base")]
+    tiny = ["--val-fraction", "0.25", "--kl-warmup-epochs", "1"]
+    result = CliRunner().invoke(main, args + tiny)
+    assert result.exit_code == 0, result.output
+    tuned = from_pretrained(out)
+    kernels = {w.path: np.asarray(w) for w in base.model.weights if w.path.endswith("kernel")}
+    assert kernels
+    for w in tuned.weights:
+        if w.path in kernels:  # a learning rate of 1e-9: still the base's weights
+            np.testing.assert_allclose(np.asarray(w), kernels[w.path], atol=1e-5)
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["letter"] == "epsilon" and meta["init_from"] == str(tmp_path / "base")
+    # resuming keeps the record without being told again
+    again = fit_letter("epsilon", data=crop_tree, out=out, epochs=2, resume=True, verbose=0)
+    assert again.epochs == 2
+    assert json.loads((out / "metadata.json").read_text())["init_from"] == str(tmp_path / "base")
+    # another architecture is refused, naming what differs
+    wrong = CliRunner().invoke(main, [*args, "--latent-dim", "8", "--overwrite", *tiny])
+    assert wrong.exit_code != 0 and "latent_dim" in wrong.output, wrong.output

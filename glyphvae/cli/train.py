@@ -149,6 +149,13 @@ SIGMA_MODES = ("learned", "optimal", "fixed")
     "TF_CONFIG or Slurm; auto picks them when there are several GPUs or a TF_CONFIG. "
     "--batch-size is the global batch.",
 )
+@click.option(
+    "--init-from",
+    default=None,
+    metavar="SOURCE",
+    help="Fine-tune: start from this model's weights (a folder, preset or hf:// repo of the "
+    "same architecture), e.g. a base VAE trained on other letters, for a letter with few crops.",
+)
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint in --out.")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier run in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
@@ -178,6 +185,7 @@ def fit(
     jit_compile: str,
     steps_per_execution: int,
     strategy: str,
+    init_from: str | None,
     resume: bool,
     overwrite: bool,
     quiet: bool,
@@ -218,6 +226,7 @@ def fit(
         resume=resume,
         overwrite=overwrite,
         verbose=0 if quiet else 1,
+        init_from=init_from,
     )
     if quiet:  # no progress bars, but still the summary
         click.echo(

@@ -135,8 +135,10 @@ def test_low_data_vaes_fine_tune_a_base_that_never_saw_the_augmented_letter(crop
         val_fraction=0.3,
         low_data_steps=2,
         pretrain_steps=3,
+        low_data_temperature=0.5,
         settings=("low_data",),
     )
+    assert result["low_data"]["temperature"] == 0.5
     base, *low = trained
     # the base: once, on the alpha crops of the training papyri only (no epsilon at all)
     assert base["letter"] is None and base["init"] is None
