@@ -161,28 +161,16 @@ def test_low_data_vaes_fine_tune_a_base_that_never_saw_the_augmented_letter(crop
         )
 
 
-def test_train_vae_fine_tunes_from_a_base_and_rejects_another_architecture():
+def test_train_vae_refuses_a_base_of_another_architecture_by_name():
+    # fine-tuning itself (weights copied) is checked through fit_letter in test_training.py
     from glyphvae.models import GlyphVAE
     from glyphvae.training import train_vae
     from tests.conftest import tiny_train_config
     from tests.helpers import draw_glyph
 
     rng = np.random.default_rng(0)
-    images = np.stack([(draw_glyph(rng, 32, 32) * 255).astype(np.uint8) for _ in range(16)])
+    images = np.stack([(draw_glyph(rng, 32, 32) * 255).astype(np.uint8) for _ in range(8)])
     cfg = tiny_train_config(epochs=1, batch_size=8, texture=False)
-    base = train_vae(images, None, config=cfg)
-    assert base.letter is None
-    # a near-zero learning rate: the fine-tuned weights stay the base's; from scratch they don't
-    tuned = train_vae(images, "alpha", config=cfg, init_from=base, learning_rate=1e-9)
-    fresh = train_vae(images, "alpha", config=cfg, learning_rate=1e-9, seed=7)
-    names = [w.path for w in base.weights if "prior" not in w.path]
-    get = {id(m): {w.path: np.asarray(w) for w in m.weights} for m in (base, tuned, fresh)}
-    kernels = [n for n in names if n.endswith("kernel")]
-    assert kernels
-    for n in kernels:
-        np.testing.assert_allclose(get[id(tuned)][n], get[id(base)][n], atol=1e-5)
-    assert any(not np.allclose(get[id(fresh)][n], get[id(base)][n], atol=1e-3) for n in kernels)
-
     other = GlyphVAE(image_size=32, latent_dim=8, channels=(8, 16), res_blocks=(0, 1))
-    with pytest.raises(ValueError, match="latent_dim"):
+    with pytest.raises(ValueError, match=r"latent_dim.*\(8, 4\)"):
         train_vae(images, "alpha", config=cfg, init_from=other)
