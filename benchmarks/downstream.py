@@ -25,7 +25,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from glyphvae.downstream import evaluate_downstream, format_downstream
 from glyphvae.hub import from_pretrained, read_metadata_of
-from glyphvae.saving import load_model
 from glyphvae.training import TrainConfig
 
 
@@ -48,7 +47,9 @@ def main() -> None:
         help="low-data VAEs fine-tune a base VAE trained this many steps on the other letters",
     )
     parser.add_argument(
-        "--pretrained", default=None, help="a saved base VAE instead (see --pretrain-steps)"
+        "--pretrained",
+        default=None,
+        help="a base VAE (folder, preset or hf:// repo) instead of --pretrain-steps",
     )
     parser.add_argument(
         "--low-data-temperature",
@@ -78,7 +79,9 @@ def main() -> None:
         train_configs=configs,
         settings=args.settings,
         low_data_steps=args.low_data_steps,
-        pretrained=load_model(args.pretrained) if args.pretrained else None,
+        pretrained=(
+            from_pretrained(args.pretrained, expected_class="GlyphVAE") if args.pretrained else None
+        ),
         pretrain_steps=args.pretrain_steps or None,
         low_data_temperature=args.low_data_temperature,
         progress=lambda msg: print(f"[{time.perf_counter() - start:6.0f} s] {msg}", flush=True),

@@ -88,6 +88,11 @@ class DownstreamSetting:
     classifier_width: int = 16
 
 
+def _epochs_for_steps(steps: int, n_images: int, batch_size: int) -> int:
+    """Epochs of ``ceil(n_images / batch_size)`` steps that give at least ``steps`` steps."""
+    return max(1, int(np.ceil(steps / np.ceil(n_images / batch_size))))
+
+
 def _labels(glyphs: GlyphSet) -> np.ndarray:
     return np.array([LETTERS[name].index for name in glyphs.letters], dtype=np.int32)
 
@@ -302,6 +307,7 @@ def evaluate_downstream(
     def low_config(letter: str) -> Any:
         return configs.get(letter) or TrainConfig(image_size=image_size)
 
+    run_low = low_data is not None and "low_data" in settings
     base_model = pretrained
     pretrain_info: dict[str, Any] | str | None = "given" if pretrained is not None else None
     if base_model is not None and base_model.image_size != image_size:
@@ -309,25 +315,21 @@ def evaluate_downstream(
             f"Expected `pretrained` of image size {image_size} like the models. "
             f"Received image size {base_model.image_size}"
         )
-
-    def base_for_low_data() -> Any:
-        nonlocal base_model, pretrain_info
-        if base_model is None and pretrain_steps:
-            others = np.flatnonzero(~np.isin(np.array(train.letters), letters))
-            if not len(others):
-                raise ValueError(
-                    "Expected training crops of letters other than the augmented ones "
-                    f"{list(letters)} to pretrain the base VAE on. Received none"
-                )
-            cfg = low_config(letters[0])
-            per_epoch = int(np.ceil(len(others) / cfg.batch_size))
-            epochs = max(1, int(np.ceil(pretrain_steps / per_epoch)))
-            if progress:
-                progress(f"low-data: base VAE on {len(others)} crops of the other letters")
-            cfg = replace(cfg, epochs=epochs, kl_warmup_epochs=1, adversarial_start_epochs=1)
-            base_model = train_vae(train.images[others], None, config=cfg)
-            pretrain_info = {"steps": epochs * per_epoch, "crops": len(others)}
-        return base_model
+    if run_low and base_model is None and pretrain_steps:
+        others = np.flatnonzero(~np.isin(np.array(train.letters), letters))
+        if not len(others):
+            raise ValueError(
+                "Expected training crops of letters other than the augmented ones "
+                f"{list(letters)} to pretrain the base VAE on. Received none"
+            )
+        cfg = low_config(letters[0])
+        epochs = _epochs_for_steps(pretrain_steps, len(others), cfg.batch_size)
+        if progress:
+            progress(f"low-data: base VAE on {len(others)} crops of the other letters")
+        cfg = replace(cfg, epochs=epochs, kl_warmup_epochs=1, adversarial_start_epochs=1)
+        base_model = train_vae(train.images[others], None, config=cfg)
+        steps_done = int(np.asarray(base_model.optimizer.iterations))
+        pretrain_info = {"steps": steps_done, "crops": len(others)}
 
     def low_source(letter: str, seed: int, images: np.ndarray, n: int) -> np.ndarray:
         base = low_config(letter)
@@ -335,13 +337,9 @@ def evaluate_downstream(
         if steps is None:
             n_full = int(np.sum(_labels(train) == LETTERS[letter].index))
             steps = base.epochs * int(np.ceil(n_full / base.batch_size))
-        epochs = max(1, int(np.ceil(steps / np.ceil(len(images) / base.batch_size))))
+        epochs = _epochs_for_steps(steps, len(images), base.batch_size)
         model = train_vae(
-            images,
-            letter,
-            config=replace(base, epochs=epochs),
-            init_from=base_for_low_data(),
-            seed=seed,
+            images, letter, config=replace(base, epochs=epochs), init_from=base_model, seed=seed
         )
         return to_uint8(model.generate(n, seed=seed, temperature=low_data_temperature))
 
@@ -349,7 +347,7 @@ def evaluate_downstream(
     if "full" in settings:
         full = DownstreamSetting("full", letters, n_synthetic, None, classifier_epochs)
         out["full"] = summarise(run_setting(full, train, heldout, full_source, seeds, progress))
-    if low_data is not None and "low_data" in settings:
+    if run_low:
         low = DownstreamSetting("low-data", letters, n_synthetic, low_data, classifier_epochs)
         low_raw = run_setting(low, train, heldout, low_source, seeds, progress)
         out["low_data"] = summarise(low_raw) | {

@@ -436,10 +436,10 @@ def fit_letter(
         _remove_stale_temporaries(out_dir, ckpt_dir)
 
     data_dir = resolve_data_dir(data)
-    fresh = not (resume and state is not None)
-    base = _resolve_init(init_from) if init_from is not None and fresh else None
-    init_note = (state or {}).get("init_from") if not fresh else None
-    if base is not None:
+    resuming = resume and state is not None
+    base, init_note = None, (state or {}).get("init_from") if resuming else None
+    if init_from is not None and not resuming:  # a resumed run continues its checkpoint
+        base = _resolve_init(init_from)
         init_note = (
             str(init_from)
             if isinstance(init_from, (str, os.PathLike))

@@ -74,20 +74,30 @@ def test_run_setting_trains_three_arms_and_summarises():
     assert "omicron_accuracy" in text and "macro_f1" in text
 
 
-def test_evaluate_downstream_low_data_trains_each_vae_for_the_step_budget(crop_tree, monkeypatch):
+def _record_train_vae(monkeypatch):
+    """Let ``train_vae`` run as usual, recording each call: crop count, letter, config,
+    ``init_from`` and the trained model."""
     import glyphvae.training
+
+    calls = []
+    real_train_vae = glyphvae.training.train_vae
+
+    def spy(images, letter, config, init_from=None, **kwargs):
+        model = real_train_vae(images, letter, config=config, init_from=init_from, **kwargs)
+        record = {"n": len(images), "letter": letter, "config": config, "init": init_from}
+        calls.append(record | {"model": model})
+        return model
+
+    monkeypatch.setattr(glyphvae.training, "train_vae", spy)
+    return calls
+
+
+def test_evaluate_downstream_low_data_trains_each_vae_for_the_step_budget(crop_tree, monkeypatch):
     from glyphvae.downstream import evaluate_downstream
     from glyphvae.models import GlyphVAE
     from tests.conftest import TINY, tiny_train_config
 
-    trained = []
-    real_train_vae = glyphvae.training.train_vae
-
-    def spy(images, letter, config, **kwargs):
-        trained.append((len(images), letter, config.epochs, config.texture))
-        return real_train_vae(images, letter, config=config, **kwargs)
-
-    monkeypatch.setattr(glyphvae.training, "train_vae", spy)
+    calls = _record_train_vae(monkeypatch)
     model = GlyphVAE(**TINY, letter="epsilon", texture=True)
     result = evaluate_downstream(
         {"epsilon": model},
@@ -103,26 +113,18 @@ def test_evaluate_downstream_low_data_trains_each_vae_for_the_step_budget(crop_t
     )
     assert set(result) == {"low_data"}
     # one low-data VAE, on the 6 kept crops, for ceil(5 steps / 2 steps per epoch) epochs
+    trained = [(r["n"], r["letter"], r["config"].epochs, r["config"].texture) for r in calls]
     assert trained == [(6, "epsilon", 3, True)]
     for summary in result.values():
         assert set(summary["metrics"]["epsilon_f1"]["arms"]) == set(ARMS)
 
 
 def test_low_data_vaes_fine_tune_a_base_that_never_saw_the_augmented_letter(crop_tree, monkeypatch):
-    import glyphvae.training
     from glyphvae.downstream import evaluate_downstream
     from glyphvae.models import GlyphVAE
     from tests.conftest import TINY, tiny_train_config
 
-    trained = []
-    real_train_vae = glyphvae.training.train_vae
-
-    def spy(images, letter, config, init_from=None, **kwargs):
-        model = real_train_vae(images, letter, config=config, init_from=init_from, **kwargs)
-        trained.append({"n": len(images), "letter": letter, "init": init_from, "model": model})
-        return model
-
-    monkeypatch.setattr(glyphvae.training, "train_vae", spy)
+    trained = _record_train_vae(monkeypatch)
     model = GlyphVAE(**TINY, letter="epsilon")
     result = evaluate_downstream(
         {"epsilon": model},
