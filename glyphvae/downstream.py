@@ -1,21 +1,25 @@
 """Downstream gain: does adding generated glyphs make a letter classifier better?
 
-The figure an OCR user cares about. The letter classifier is trained three ways and tested
+The figure an OCR user cares about. The letter classifier is trained four ways and tested
 on the crops of held-out papyri:
 
 * **real**: the real training crops of all 24 letters;
 * **oversampled**: the same, with the augmented letters' real crops repeated (drawn with
   replacement) to add as many crops as the synthetic arm adds: what a user does without a
   generator;
-* **synthetic**: the real crops plus generated glyphs of the augmented letters.
+* **synthetic**: the real crops plus generated glyphs of the augmented letters;
+* **mixed**: the real crops plus, per augmented letter, half the added count as repeated real
+  crops (the oversampled arm's first half) and half as generated glyphs (the synthetic arm's
+  first half): oversampling *and* a generator, at the same added count as the other two.
 
 Reported per arm, over several seeds (mean, standard deviation and every value): accuracy and
-F1 of each augmented letter and macro-F1 over all letters. Differences are given per seed
-(paired: same seed, same real crops) and called significant only when the mean paired gain
-exceeds the larger of the two arms' seed-to-seed standard deviations.
+F1 of each augmented letter and macro-F1 over all letters. The two arms with generated glyphs
+(synthetic, mixed) are each compared with the two without (real, oversampled). Differences are
+given per seed (paired: same seed, same real crops) and called significant only when the mean
+paired gain exceeds the larger of the two arms' seed-to-seed standard deviations.
 
 The **low-data** setting keeps only ``low_data`` real training crops of each augmented letter
-(a seeded subset), trains that letter's VAE on those crops only, and compares the three arms
+(a seeded subset), trains that letter's VAE on those crops only, and compares the arms
 again: the situation of a rare letter, where users need synthesis most. Each low-data VAE can
 start from a *base* model (``pretrained`` or ``pretrain_steps``): one VAE trained on the crops
 of the other letters, then fine-tuned on the few crops of the letter. The base never sees the
@@ -43,7 +47,10 @@ __all__ = [
     "summarise",
 ]
 
-ARMS = ("real", "oversampled", "synthetic")
+ARMS = ("real", "oversampled", "synthetic", "mixed")
+# arms with generated glyphs, each compared with each arm without
+GENERATED_ARMS = ("synthetic", "mixed")
+BASELINE_ARMS = ("real", "oversampled")
 
 # (letter, seed, train crops of the letter) -> generated uint8 glyphs of that letter
 GlyphSource = Callable[[str, int, np.ndarray, int], np.ndarray]
@@ -105,7 +112,7 @@ def run_setting(
     seeds: Sequence[int],
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Train and test the three arms for every seed of one setting.
+    """Train and test the four arms (:data:`ARMS`) for every seed of one setting.
 
     Args:
         setting: What to run.
@@ -114,7 +121,7 @@ def run_setting(
         generate: ``generate(letter, seed, letter_train_images, n) -> uint8 glyphs``; in the
             low-data setting it receives only the kept crops, and must train its model on them.
         seeds: Seeds; each seed draws its own low-data subset, synthetic glyphs and
-            classifier initialisation, shared by the three arms.
+            classifier initialisation, shared by the arms.
         progress: Called with a short message before each training.
 
     Returns:
@@ -130,6 +137,7 @@ def run_setting(
         keep = np.ones(len(train), dtype=bool)
         extra_synth: list[np.ndarray] = []
         extra_over: list[np.ndarray] = []
+        extra_mixed: list[np.ndarray] = []
         extra_labels: list[np.ndarray] = []
         for letter in letters:
             idx = np.flatnonzero(y_train == LETTERS[letter].index)
@@ -139,9 +147,12 @@ def run_setting(
                 idx = np.setdiff1d(idx, drop)
             if progress:
                 progress(f"{setting.name}: seed {seed}: generating {setting.n_synthetic} {letter}")
-            synth = generate(letter, seed, train.images[idx], setting.n_synthetic)
-            extra_synth.append(np.asarray(synth, dtype=np.uint8))
-            extra_over.append(train.images[rng.choice(idx, setting.n_synthetic, replace=True)])
+            synth = np.asarray(generate(letter, seed, train.images[idx], setting.n_synthetic))
+            over = train.images[rng.choice(idx, setting.n_synthetic, replace=True)]
+            half = setting.n_synthetic // 2
+            extra_synth.append(synth.astype(np.uint8))
+            extra_over.append(over)
+            extra_mixed.append(np.concatenate([over[:half], synth[: setting.n_synthetic - half]]))
             extra_labels.append(np.full(setting.n_synthetic, LETTERS[letter].index, np.int32))
         base_x, base_y = train.images[keep], y_train[keep]
         arms = {
@@ -152,6 +163,10 @@ def run_setting(
             ),
             "synthetic": (
                 np.concatenate([base_x, *extra_synth]),
+                np.concatenate([base_y, *extra_labels]),
+            ),
+            "mixed": (
+                np.concatenate([base_x, *extra_mixed]).astype(np.uint8),
                 np.concatenate([base_y, *extra_labels]),
             ),
         }
@@ -208,8 +223,13 @@ def _stats(values: Sequence[float]) -> dict[str, Any]:
 
 
 def summarise(raw: dict[str, Any]) -> dict[str, Any]:
-    """Means, spreads and paired gains of a :func:`run_setting` result."""
+    """Means, spreads and paired gains of a :func:`run_setting` result.
+
+    Each arm with generated glyphs present in ``raw`` gets ``"<arm>_minus_<baseline>"`` per
+    baseline arm (a result of an older run, without the mixed arm, is summarised too).
+    """
     arms = raw["arms"]
+    present = [arm for arm in ARMS if arm in arms]
 
     def per_letter(letter: str, key: str) -> Callable[[dict[str, Any]], float]:
         return lambda r: float(r["letters"][letter][key])
@@ -222,15 +242,19 @@ def summarise(raw: dict[str, Any]) -> dict[str, Any]:
         metrics[f"{letter}_f1"] = per_letter(letter, "f1")
     table: dict[str, Any] = {}
     for metric, get in metrics.items():
-        per_arm = {arm: _stats([get(r) for r in arms[arm]]) for arm in ARMS}
+        per_arm = {arm: _stats([get(r) for r in arms[arm]]) for arm in present}
         gains = {}
-        for other in ("real", "oversampled"):
-            diff = [get(s) - get(o) for s, o in zip(arms["synthetic"], arms[other], strict=True)]
-            spread = max(per_arm["synthetic"]["std"], per_arm[other]["std"])
-            stats = _stats(diff)
-            stats["beyond_spread"] = bool(stats["mean"] > spread) if len(diff) > 1 else False
-            stats["worse_beyond_spread"] = bool(stats["mean"] < -spread) if len(diff) > 1 else False
-            gains[f"synthetic_minus_{other}"] = stats
+        for arm in GENERATED_ARMS:
+            for other in BASELINE_ARMS:
+                if arm not in arms or other not in arms:
+                    continue
+                diff = [get(s) - get(o) for s, o in zip(arms[arm], arms[other], strict=True)]
+                spread = max(per_arm[arm]["std"], per_arm[other]["std"])
+                stats = _stats(diff)
+                many = len(diff) > 1
+                stats["beyond_spread"] = bool(stats["mean"] > spread) if many else False
+                stats["worse_beyond_spread"] = bool(stats["mean"] < -spread) if many else False
+                gains[f"{arm}_minus_{other}"] = stats
         table[metric] = {"arms": per_arm, **gains}
     return {key: raw[key] for key in raw if key != "arms"} | {"metrics": table}
 
@@ -357,36 +381,37 @@ def evaluate_downstream(
     return out
 
 
+def _verdict(gain: dict[str, Any]) -> str:
+    if gain["beyond_spread"]:
+        return "better"
+    return "worse" if gain["worse_beyond_spread"] else "within spread"
+
+
 def format_downstream(result: dict[str, Any]) -> str:
-    """A readable table of :func:`evaluate_downstream` results."""
+    """A readable table of :func:`evaluate_downstream` results: each arm's mean±std, then
+    each paired gain with its verdict against the seed-to-seed spread."""
     lines = []
-    for key, summary in result.items():
-        setting = summary
+    for key, setting in result.items():
         head = (
             f"{key}: letters {', '.join(setting['letters'])}; "
             f"+{setting['n_synthetic']} per letter; {len(setting['seeds'])} seeds; "
             f"{setting['n_heldout']} held-out crops"
             + (f"; {setting['low_data']} real crops kept" if setting.get("low_data") else "")
         )
+        rows = setting["metrics"]
+        first = next(iter(rows.values()))
+        arms = [arm for arm in ARMS if arm in first["arms"]]
+        gains = [key for key in first if key != "arms"]
         lines += [head, "-" * len(head)]
-        lines.append(
-            f"{'metric':<18} {'real':>13} {'oversampled':>13} {'synthetic':>13}  "
-            "synthetic - real   synthetic - oversampled"
-        )
-        for metric, row in setting["metrics"].items():
-            cells = [f"{row['arms'][a]['mean']:.3f}±{row['arms'][a]['std']:.3f}" for a in ARMS]
-            gains = []
-            for other in ("real", "oversampled"):
-                g = row[f"synthetic_minus_{other}"]
-                verdict = (
-                    "better"
-                    if g["beyond_spread"]
-                    else "worse"
-                    if g["worse_beyond_spread"]
-                    else "within spread"
-                )
-                gains.append(f"{g['mean']:+.3f} ({verdict})")
-            row_cells = " ".join(f"{c:>13}" for c in cells)
-            lines.append(f"{metric:<18} {row_cells}  {gains[0]:<18} {gains[1]}")
+        lines.append(f"{'metric':<18} " + " ".join(f"{arm:>13}" for arm in arms))
+        for metric, row in rows.items():
+            cells = [f"{row['arms'][a]['mean']:.3f}±{row['arms'][a]['std']:.3f}" for a in arms]
+            lines.append(f"{metric:<18} " + " ".join(f"{c:>13}" for c in cells))
+        lines.append("")
+        labels = [g.replace("_minus_", " - ") for g in gains]
+        lines.append(f"{'gain':<18} " + " ".join(f"{label:>26}" for label in labels))
+        for metric, row in rows.items():
+            cells = [f"{row[g]['mean']:+.3f} ({_verdict(row[g])})" for g in gains]
+            lines.append(f"{metric:<18} " + " ".join(f"{c:>26}" for c in cells))
         lines.append("")
     return "\n".join(lines)

@@ -10,6 +10,7 @@ from glyphvae.downstream import (
     run_setting,
     summarise,
 )
+from glyphvae.letters import LETTERS
 
 
 def test_f1_scores():
@@ -41,7 +42,7 @@ def _set(n_per, seed):
     return GlyphSet(np.stack(images), letters, groups, [""] * len(letters))
 
 
-def test_run_setting_trains_three_arms_and_summarises():
+def test_run_setting_trains_four_arms_and_summarises():
     train, held = _set(20, 0), _set(6, 1)
     calls = []
 
@@ -66,12 +67,48 @@ def test_run_setting_trains_three_arms_and_summarises():
     assert real_n == 20 + 5  # iota all, omicron cut to 5
     assert raw["arms"]["synthetic"][0]["n_train"] == real_n + 8
     assert raw["arms"]["oversampled"][0]["n_train"] == real_n + 8
+    assert raw["arms"]["mixed"][0]["n_train"] == real_n + 8
     summary = summarise(raw)
     row = summary["metrics"]["omicron_f1"]
     assert set(row["arms"]) == set(ARMS)
-    assert len(row["synthetic_minus_real"]["values"]) == 2
+    for gain in ("synthetic_minus_real", "synthetic_minus_oversampled", "mixed_minus_oversampled"):
+        assert len(row[gain]["values"]) == 2
     text = format_downstream({"low_data": summary})
     assert "omicron_accuracy" in text and "macro_f1" in text
+    assert "mixed - oversampled" in text
+
+
+def test_each_arm_gets_its_own_added_crops(monkeypatch):
+    """real adds nothing; oversampled repeats kept real crops; synthetic adds generated glyphs;
+    mixed adds half of each. The classifier is replaced by a recorder of its training set."""
+    import glyphvae.classifier
+
+    train, held = _set(20, 0), _set(6, 1)
+    seen = []
+
+    class Recorded:
+        def predict_proba(self, images):
+            return np.tile([0.0] * 10 + [1.0] + [0.0] * 13, (len(images), 1))
+
+    def record(x, y, **kwargs):
+        seen.append((x, y))
+        return Recorded()
+
+    monkeypatch.setattr(glyphvae.classifier, "train_classifier", record)
+    marker = np.full((9, 32, 32, 3), 7, np.uint8)  # no real crop is a flat 7
+    setting = DownstreamSetting("low-data", ("omicron",), 9, low_data=5, classifier_epochs=1)
+    raw = run_setting(setting, train, held, lambda *a: marker, seeds=[3])
+    assert [r["n_train"] for arm in ARMS for r in raw["arms"][arm]] == [25, 34, 34, 34]
+    (real_x, _), *added = seen
+    kept = {x.tobytes() for x in real_x}
+    for (x, y), (n_real, n_generated) in zip(added, [(9, 0), (0, 9), (4, 5)], strict=True):
+        extra = x[len(real_x) :]
+        np.testing.assert_array_equal(x[: len(real_x)], real_x)
+        generated = np.all(extra == 7, axis=(1, 2, 3))
+        assert generated.sum() == n_generated
+        assert all(e.tobytes() in kept for e in extra[~generated])  # repeats of kept crops
+        assert len(extra) - generated.sum() == n_real
+        assert set(y[len(real_x) :].tolist()) == {LETTERS["omicron"].index}
 
 
 def _record_train_vae(monkeypatch):
