@@ -122,7 +122,8 @@ def run_setting(
             low-data setting it receives only the kept crops, and must train its model on them.
         seeds: Seeds; each seed draws its own low-data subset, synthetic glyphs and
             classifier initialisation, shared by the arms.
-        progress: Called with a short message before each training.
+        progress: Called with a short message before each training and with each arm's
+            scores after it (a long run shows its figures as they come).
 
     Returns:
         Raw per-seed results: ``{"arms": {arm: [per-seed dict]}, ...}``.
@@ -201,6 +202,12 @@ def run_setting(
                     "n_train": len(x),
                 }
             )
+            if progress:
+                scores = ", ".join(f"{k} F1 {v['f1']:.3f}" for k, v in per_letter.items())
+                progress(
+                    f"{setting.name}: seed {seed}: {arm}: "
+                    f"macro-F1 {results[arm][-1]['macro_f1']:.3f}, {scores}"
+                )
     return {
         "setting": setting.name,
         "letters": list(letters),

@@ -59,7 +59,10 @@ def test_run_setting_trains_four_arms_and_summarises():
         classifier_size=16,
         classifier_width=4,
     )
-    raw = run_setting(setting, train, held, generate, seeds=[0, 1])
+    messages = []
+    raw = run_setting(setting, train, held, generate, seeds=[0, 1], progress=messages.append)
+    mixed_1 = raw["arms"]["mixed"][1]
+    assert f"low-data: seed 1: mixed: macro-F1 {mixed_1['macro_f1']:.3f}" in messages[-1]
     assert calls == [("omicron", 0, 5, 8), ("omicron", 1, 5, 8)]  # the generator saw 5 crops only
     for arm in ARMS:
         assert len(raw["arms"][arm]) == 2
