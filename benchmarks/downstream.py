@@ -7,12 +7,11 @@ Usage:
 
 Four classifier arms (real only; real + the augmented letters' real crops repeated; real +
 generated glyphs; real + half repeated crops, half generated glyphs), tested on held-out papyri
-over several seeds; in the low-data setting each
-augmented letter keeps only ``--low-data`` real crops and its VAE is trained on those alone,
-from scratch or (``--pretrain-steps``) fine-tuned from a base VAE trained here on the other
-letters' crops.
-See :mod:`glyphvae.downstream`. Expensive: about 8 classifier trainings and 2 small VAE
-trainings per seed; use fewer seeds or ``--classifier-epochs`` for a quick look.
+over several seeds. In the low-data setting each augmented letter keeps only ``--low-data``
+real crops and its VAE is trained on those alone, from scratch or (``--pretrain-steps``)
+fine-tuned from a base VAE trained here on the other letters' crops. See
+:mod:`glyphvae.downstream`. Expensive: about 8 classifier trainings and 2 small VAE trainings
+per seed; use fewer seeds or ``--classifier-epochs`` for a quick look.
 """
 
 from __future__ import annotations

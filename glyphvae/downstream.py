@@ -136,10 +136,8 @@ def run_setting(
     for seed in seeds:
         rng = np.random.default_rng(seed)
         keep = np.ones(len(train), dtype=bool)
-        extra_synth: list[np.ndarray] = []
-        extra_over: list[np.ndarray] = []
-        extra_mixed: list[np.ndarray] = []
-        extra_labels: list[np.ndarray] = []
+        added: dict[str, list[np.ndarray]] = {arm: [] for arm in ARMS}  # per augmented letter
+        added_labels: list[np.ndarray] = []
         for letter in letters:
             idx = np.flatnonzero(y_train == LETTERS[letter].index)
             if setting.low_data is not None and len(idx) > setting.low_data:
@@ -148,28 +146,20 @@ def run_setting(
                 idx = np.setdiff1d(idx, drop)
             if progress:
                 progress(f"{setting.name}: seed {seed}: generating {setting.n_synthetic} {letter}")
-            synth = np.asarray(generate(letter, seed, train.images[idx], setting.n_synthetic))
-            over = train.images[rng.choice(idx, setting.n_synthetic, replace=True)]
-            half = setting.n_synthetic // 2
-            extra_synth.append(synth.astype(np.uint8))
-            extra_over.append(over)
-            extra_mixed.append(np.concatenate([over[:half], synth[: setting.n_synthetic - half]]))
-            extra_labels.append(np.full(setting.n_synthetic, LETTERS[letter].index, np.int32))
+            n, half = setting.n_synthetic, setting.n_synthetic // 2
+            synth = np.asarray(generate(letter, seed, train.images[idx], n), dtype=np.uint8)
+            over = train.images[rng.choice(idx, n, replace=True)]
+            added["oversampled"].append(over)
+            added["synthetic"].append(synth)
+            added["mixed"].append(np.concatenate([over[:half], synth[: n - half]]))
+            added_labels.append(np.full(n, LETTERS[letter].index, np.int32))
         base_x, base_y = train.images[keep], y_train[keep]
         arms = {
-            "real": (base_x, base_y),
-            "oversampled": (
-                np.concatenate([base_x, *extra_over]),
-                np.concatenate([base_y, *extra_labels]),
-            ),
-            "synthetic": (
-                np.concatenate([base_x, *extra_synth]),
-                np.concatenate([base_y, *extra_labels]),
-            ),
-            "mixed": (
-                np.concatenate([base_x, *extra_mixed]).astype(np.uint8),
-                np.concatenate([base_y, *extra_labels]),
-            ),
+            arm: (
+                np.concatenate([base_x, *added[arm]]),
+                np.concatenate([base_y, *(added_labels if added[arm] else [])]),
+            )
+            for arm in ARMS
         }
         for arm, (x, y) in arms.items():
             if progress:
@@ -193,20 +183,19 @@ def run_setting(
                 }
                 for letter in letters
             }
-            results[arm].append(
-                {
-                    "seed": int(seed),
-                    "accuracy": float(np.mean(pred == y_test)),
-                    "macro_f1": float(np.nanmean(f1)),
-                    "letters": per_letter,
-                    "n_train": len(x),
-                }
-            )
+            record = {
+                "seed": int(seed),
+                "accuracy": float(np.mean(pred == y_test)),
+                "macro_f1": float(np.nanmean(f1)),
+                "letters": per_letter,
+                "n_train": len(x),
+            }
+            results[arm].append(record)
             if progress:
                 scores = ", ".join(f"{k} F1 {v['f1']:.3f}" for k, v in per_letter.items())
                 progress(
                     f"{setting.name}: seed {seed}: {arm}: "
-                    f"macro-F1 {results[arm][-1]['macro_f1']:.3f}, {scores}"
+                    f"macro-F1 {record['macro_f1']:.3f}, {scores}"
                 )
     return {
         "setting": setting.name,
@@ -330,6 +319,7 @@ def evaluate_downstream(
     image_size = sizes.pop()
     glyphs = load_glyphs(data, None, image_size=image_size, progress=False)
     train, heldout = glyphs.split(val_fraction, seed=split_seed)
+    train_labels = _labels(train)
     configs = train_configs or {}
 
     def full_source(letter: str, seed: int, _images: np.ndarray, n: int) -> np.ndarray:
@@ -366,7 +356,7 @@ def evaluate_downstream(
         base = low_config(letter)
         steps = low_data_steps
         if steps is None:
-            n_full = int(np.sum(_labels(train) == LETTERS[letter].index))
+            n_full = int(np.sum(train_labels == LETTERS[letter].index))
             steps = base.epochs * int(np.ceil(n_full / base.batch_size))
         epochs = _epochs_for_steps(steps, len(images), base.batch_size)
         model = train_vae(
@@ -408,7 +398,7 @@ def format_downstream(result: dict[str, Any]) -> str:
         rows = setting["metrics"]
         first = next(iter(rows.values()))
         arms = [arm for arm in ARMS if arm in first["arms"]]
-        gains = [key for key in first if key != "arms"]
+        gains = [name for name in first if name != "arms"]
         lines += [head, "-" * len(head)]
         lines.append(f"{'metric':<18} " + " ".join(f"{arm:>13}" for arm in arms))
         for metric, row in rows.items():

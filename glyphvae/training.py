@@ -437,7 +437,8 @@ def fit_letter(
 
     data_dir = resolve_data_dir(data)
     resuming = resume and state is not None
-    base, init_note = None, (state or {}).get("init_from") if resuming else None
+    base = None
+    init_note = (state or {}).get("init_from") if resuming else None
     if init_from is not None and not resuming:  # a resumed run continues its checkpoint
         base = _resolve_init(init_from)
         init_note = (
