@@ -5,12 +5,13 @@ Usage:
         [--letters epsilon alpha] [--n-synthetic 400] [--low-data 50] [--json out.json] \\
         [--settings full low_data] [--pretrain-steps 1688] [--low-data-temperature 0.7]
 
-Four classifier arms (real only; real + the augmented letters' real crops repeated; real +
-generated glyphs; real + half repeated crops, half generated glyphs), tested on held-out papyri
-over several seeds. In the low-data setting each augmented letter keeps only ``--low-data``
-real crops and its VAE is trained on those alone, from scratch or (``--pretrain-steps``)
-fine-tuned from a base VAE trained here on the other letters' crops. See
-:mod:`glyphvae.downstream`. Expensive: about 8 classifier trainings and 2 small VAE trainings
+Five classifier arms (real only; real + the augmented letters' real crops repeated; real +
+generated glyphs; real + half repeated crops, half generated glyphs; the same with the
+generated half screened by the oversampled arm's classifier), tested on held-out papyri over
+several seeds (``--arms`` picks some). In the low-data setting each augmented letter keeps
+only ``--low-data`` real crops and its VAE is trained on those alone, from scratch or
+(``--pretrain-steps``) fine-tuned from a base VAE trained here on the other letters' crops. See
+:mod:`glyphvae.downstream`. Expensive: about 10 classifier trainings and 2 small VAE trainings
 per seed; use fewer seeds or ``--classifier-epochs`` for a quick look.
 """
 
@@ -23,7 +24,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from glyphvae.downstream import evaluate_downstream, format_downstream
+from glyphvae.downstream import ARMS, evaluate_downstream, format_downstream
 from glyphvae.hub import from_pretrained, read_metadata_of
 from glyphvae.training import TrainConfig
 
@@ -59,6 +60,9 @@ def main() -> None:
     )
     parser.add_argument("--json", default=None)
     parser.add_argument("--settings", nargs="+", default=["full", "low_data"])
+    parser.add_argument(
+        "--arms", nargs="+", default=list(ARMS), help=f"classifier arms (default: all of {ARMS})"
+    )
     args = parser.parse_args()
 
     sources = args.models or args.letters
@@ -84,6 +88,7 @@ def main() -> None:
         ),
         pretrain_steps=args.pretrain_steps or None,
         low_data_temperature=args.low_data_temperature,
+        arms=args.arms,
         progress=lambda msg: print(f"[{time.perf_counter() - start:6.0f} s] {msg}", flush=True),
     )
     print()

@@ -1,7 +1,7 @@
 """Downstream gain: does adding generated glyphs make a letter classifier better?
 
-The figure an OCR user cares about. The letter classifier is trained four ways and tested
-on the crops of held-out papyri:
+The figure an OCR user cares about. The letter classifier is trained up to five ways and
+tested on the crops of held-out papyri:
 
 * **real**: the real training crops of all 24 letters;
 * **oversampled**: the same, with the augmented letters' real crops repeated (drawn with
@@ -10,13 +10,18 @@ on the crops of held-out papyri:
 * **synthetic**: the real crops plus generated glyphs of the augmented letters;
 * **mixed**: the real crops plus, per augmented letter, half the added count as repeated real
   crops (the oversampled arm's first half) and half as generated glyphs (the synthetic arm's
-  first half): oversampling *and* a generator, at the same added count as the other two.
+  first half): oversampling *and* a generator, at the same added count as the other two;
+* **filtered**: the mixed arm with its generated half *chosen*: of the synthetic arm's
+  glyphs, the half that the oversampled arm's classifier (trained on real crops only) finds
+  most likely to be the letter. What a user with a generator and a classifier can do:
+  screen the generated glyphs before training on them.
 
 Reported per arm, over several seeds (mean, standard deviation and every value): accuracy and
-F1 of each augmented letter and macro-F1 over all letters. The two arms with generated glyphs
-(synthetic, mixed) are each compared with the two without (real, oversampled). Differences are
-given per seed (paired: same seed, same real crops) and called significant only when the mean
-paired gain exceeds the larger of the two arms' seed-to-seed standard deviations.
+F1 of each augmented letter and macro-F1 over all letters. The arms with generated glyphs
+(synthetic, mixed, filtered) are each compared with the two without (real, oversampled).
+Differences are given per seed (paired: same seed, same real crops) and called significant
+only when the mean paired gain exceeds the larger of the two arms' seed-to-seed standard
+deviations.
 
 The **low-data** setting keeps only ``low_data`` real training crops of each augmented letter
 (a seeded subset), trains that letter's VAE on those crops only, and compares the arms
@@ -43,13 +48,14 @@ __all__ = [
     "evaluate_downstream",
     "f1_scores",
     "format_downstream",
+    "most_likely",
     "run_setting",
     "summarise",
 ]
 
-ARMS = ("real", "oversampled", "synthetic", "mixed")
+ARMS = ("real", "oversampled", "synthetic", "mixed", "filtered")
 # arms with generated glyphs, each compared with each arm without
-GENERATED_ARMS = ("synthetic", "mixed")
+GENERATED_ARMS = ("synthetic", "mixed", "filtered")
 BASELINE_ARMS = ("real", "oversampled")
 
 # (letter, seed, train crops of the letter) -> generated uint8 glyphs of that letter
@@ -104,6 +110,50 @@ def _labels(glyphs: GlyphSet) -> np.ndarray:
     return np.array([LETTERS[name].index for name in glyphs.letters], dtype=np.int32)
 
 
+def _resolve_arms(arms: Sequence[str]) -> tuple[str, ...]:
+    """``arms`` in :data:`ARMS` order, with ``oversampled`` added when ``filtered`` needs it."""
+    unknown = sorted(set(arms) - set(ARMS))
+    if unknown or not arms:
+        raise ValueError(
+            f"Expected one or more arms of {list(ARMS)}. Received {list(arms)}"
+            + (f" (unknown: {unknown})" if unknown else "")
+        )
+    wanted = set(arms) | ({"oversampled"} if "filtered" in arms else set())
+    return tuple(arm for arm in ARMS if arm in wanted)
+
+
+def most_likely(proba: np.ndarray, letter_index: int, k: int) -> np.ndarray:
+    """Indices of the ``k`` rows of ``proba`` most likely to be ``letter_index``, best first.
+
+    >>> most_likely(np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]), 1, 2).tolist()
+    [1, 2]
+    """
+    return np.argsort(-proba[:, letter_index], kind="stable")[:k]
+
+
+def _added(
+    arm: str, synth: np.ndarray, over: np.ndarray, letter_index: int, screen: Any = None
+) -> np.ndarray:
+    """The crops ``arm`` adds for one letter, from its generated glyphs ``synth`` and its
+    repeated real crops ``over`` (as many of each); empty for the real arm. ``screen`` is the
+    classifier the filtered arm chooses its generated half with."""
+    n, half = len(synth), len(synth) // 2
+    if arm == "oversampled":
+        return over
+    if arm == "synthetic":
+        return synth
+    if arm == "mixed":
+        return np.concatenate([over[:half], synth[: n - half]])
+    if arm == "filtered":
+        if screen is None:
+            raise ValueError(
+                "Expected the oversampled arm's classifier to screen with. Received None"
+            )
+        best = most_likely(screen.predict_proba(synth), letter_index, n - half)
+        return np.concatenate([over[:half], synth[best]])
+    return over[:0]
+
+
 def run_setting(
     setting: DownstreamSetting,
     train: GlyphSet,
@@ -111,8 +161,9 @@ def run_setting(
     generate: GlyphSource,
     seeds: Sequence[int],
     progress: Callable[[str], None] | None = None,
+    arms: Sequence[str] = ARMS,
 ) -> dict[str, Any]:
-    """Train and test the four arms (:data:`ARMS`) for every seed of one setting.
+    """Train and test the arms (:data:`ARMS`) for every seed of one setting.
 
     Args:
         setting: What to run.
@@ -124,44 +175,57 @@ def run_setting(
             classifier initialisation, shared by the arms.
         progress: Called with a short message before each training and with each arm's
             scores after it (a long run shows its figures as they come).
+        arms: The arms to train (default: all). ``filtered`` screens with the oversampled
+            arm's classifier, so ``oversampled`` is trained with it. The random draws do not
+            depend on the arms chosen: an arm's scores are the same in a run of all arms.
 
     Returns:
         Raw per-seed results: ``{"arms": {arm: [per-seed dict]}, ...}``.
+
+    Raises:
+        ValueError: If ``arms`` is empty or names an unknown arm.
     """
     from glyphvae.classifier import train_classifier
 
+    arms = _resolve_arms(arms)
     letters = tuple(resolve_letter(x) for x in setting.letters)
+    index = {letter: LETTERS[letter].index for letter in letters}
     y_train, y_test = _labels(train), _labels(heldout)
-    results: dict[str, list[dict[str, Any]]] = {arm: [] for arm in ARMS}
+    results: dict[str, list[dict[str, Any]]] = {arm: [] for arm in arms}
+    n = setting.n_synthetic
     for seed in seeds:
         rng = np.random.default_rng(seed)
         keep = np.ones(len(train), dtype=bool)
-        added: dict[str, list[np.ndarray]] = {arm: [] for arm in ARMS}  # per augmented letter
-        added_labels: list[np.ndarray] = []
+        synths: dict[str, np.ndarray] = {}
+        overs: dict[str, np.ndarray] = {}
         for letter in letters:
-            idx = np.flatnonzero(y_train == LETTERS[letter].index)
+            idx = np.flatnonzero(y_train == index[letter])
             if setting.low_data is not None and len(idx) > setting.low_data:
                 drop = rng.choice(idx, len(idx) - setting.low_data, replace=False)
                 keep[drop] = False
                 idx = np.setdiff1d(idx, drop)
             if progress:
-                progress(f"{setting.name}: seed {seed}: generating {setting.n_synthetic} {letter}")
-            n, half = setting.n_synthetic, setting.n_synthetic // 2
-            synth = np.asarray(generate(letter, seed, train.images[idx], n), dtype=np.uint8)
-            over = train.images[rng.choice(idx, n, replace=True)]
-            added["oversampled"].append(over)
-            added["synthetic"].append(synth)
-            added["mixed"].append(np.concatenate([over[:half], synth[: n - half]]))
-            added_labels.append(np.full(n, LETTERS[letter].index, np.int32))
+                progress(f"{setting.name}: seed {seed}: generating {n} {letter}")
+            synths[letter] = np.asarray(generate(letter, seed, train.images[idx], n), np.uint8)
+            overs[letter] = train.images[rng.choice(idx, n, replace=True)]
         base_x, base_y = train.images[keep], y_train[keep]
-        arms = {
-            arm: (
-                np.concatenate([base_x, *added[arm]]),
-                np.concatenate([base_y, *(added_labels if added[arm] else [])]),
+        screen = None  # the oversampled arm's classifier, which the filtered arm screens with
+
+        for arm in arms:
+            extra = [
+                _added(arm, synths[k], overs[k], index[k], screen if arm == "filtered" else None)
+                for k in letters
+            ]
+            x = np.concatenate([base_x, *extra])
+            y = np.concatenate(
+                [
+                    base_y,
+                    *(
+                        np.full(len(e), index[k], np.int32)
+                        for e, k in zip(extra, letters, strict=True)
+                    ),
+                ]
             )
-            for arm in ARMS
-        }
-        for arm, (x, y) in arms.items():
             if progress:
                 progress(f"{setting.name}: seed {seed}: classifier on {arm} ({len(x)} crops)")
             clf = train_classifier(
@@ -172,14 +236,14 @@ def run_setting(
                 image_size=setting.classifier_size,
                 width=setting.classifier_width,
             )
+            if arm == "oversampled":
+                screen = clf
             pred = clf.predict_proba(heldout.images).argmax(axis=1)
             f1 = f1_scores(y_test, pred, len(LETTER_NAMES))
             per_letter = {
                 letter: {
-                    "accuracy": float(
-                        np.mean(pred[y_test == LETTERS[letter].index] == LETTERS[letter].index)
-                    ),
-                    "f1": float(f1[LETTERS[letter].index]),
+                    "accuracy": float(np.mean(pred[y_test == index[letter]] == index[letter])),
+                    "f1": float(f1[index[letter]]),
                 }
                 for letter in letters
             }
@@ -271,6 +335,7 @@ def evaluate_downstream(
     pretrained: Any | None = None,
     pretrain_steps: int | None = None,
     low_data_temperature: float | None = None,
+    arms: Sequence[str] = ARMS,
 ) -> dict[str, Any]:
     """Run the full-data and the low-data settings for the letters of ``models``.
 
@@ -299,19 +364,22 @@ def evaluate_downstream(
             shared by all seeds). ``None``: low-data VAEs start from scratch.
         low_data_temperature: Sampling temperature of the low-data VAEs (below 1: more
             typical glyphs, less variety); ``None``: each model's ``sample_temperature``.
+        arms: The classifier arms to train (see :func:`run_setting`; default: all).
 
     Returns:
         ``{"full": summary, "low_data": summary}`` (see :func:`summarise`); the low-data
         summary records ``"pretrain"`` (``None``, ``"given"`` or the steps and crop count).
 
     Raises:
-        ValueError: If the models differ in image size, or ``pretrained`` has another
-            image size or architecture than the low-data VAEs.
+        ValueError: If the models differ in image size, ``pretrained`` has another
+            image size or architecture than the low-data VAEs, or ``arms`` names an unknown
+            arm.
     """
     from glyphvae.data.dataset import load_glyphs
     from glyphvae.data.io import to_uint8
     from glyphvae.training import TrainConfig, train_vae
 
+    arms = _resolve_arms(arms)  # before the slow work, so a typo fails at once
     letters = tuple(resolve_letter(x) for x in models)
     sizes = {m.image_size for m in models.values()}
     if len(sizes) != 1:
@@ -367,10 +435,12 @@ def evaluate_downstream(
     out: dict[str, Any] = {}
     if "full" in settings:
         full = DownstreamSetting("full", letters, n_synthetic, None, classifier_epochs)
-        out["full"] = summarise(run_setting(full, train, heldout, full_source, seeds, progress))
+        out["full"] = summarise(
+            run_setting(full, train, heldout, full_source, seeds, progress, arms)
+        )
     if run_low:
         low = DownstreamSetting("low-data", letters, n_synthetic, low_data, classifier_epochs)
-        low_raw = run_setting(low, train, heldout, low_source, seeds, progress)
+        low_raw = run_setting(low, train, heldout, low_source, seeds, progress, arms)
         out["low_data"] = summarise(low_raw) | {
             "pretrain": pretrain_info,
             "temperature": low_data_temperature,

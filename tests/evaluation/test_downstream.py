@@ -42,7 +42,7 @@ def _set(n_per, seed):
     return GlyphSet(np.stack(images), letters, groups, [""] * len(letters))
 
 
-def test_run_setting_trains_four_arms_and_summarises():
+def test_run_setting_trains_every_arm_and_summarises():
     train, held = _set(20, 0), _set(6, 1)
     calls = []
 
@@ -61,8 +61,8 @@ def test_run_setting_trains_four_arms_and_summarises():
     )
     messages = []
     raw = run_setting(setting, train, held, generate, seeds=[0, 1], progress=messages.append)
-    mixed_1 = raw["arms"]["mixed"][1]
-    assert f"low-data: seed 1: mixed: macro-F1 {mixed_1['macro_f1']:.3f}" in messages[-1]
+    last = raw["arms"]["filtered"][1]
+    assert f"low-data: seed 1: filtered: macro-F1 {last['macro_f1']:.3f}" in messages[-1]
     assert calls == [("omicron", 0, 5, 8), ("omicron", 1, 5, 8)]  # the generator saw 5 crops only
     for arm in ARMS:
         assert len(raw["arms"][arm]) == 2
@@ -71,47 +71,102 @@ def test_run_setting_trains_four_arms_and_summarises():
     assert raw["arms"]["synthetic"][0]["n_train"] == real_n + 8
     assert raw["arms"]["oversampled"][0]["n_train"] == real_n + 8
     assert raw["arms"]["mixed"][0]["n_train"] == real_n + 8
+    assert raw["arms"]["filtered"][0]["n_train"] == real_n + 8
     summary = summarise(raw)
     row = summary["metrics"]["omicron_f1"]
     assert set(row["arms"]) == set(ARMS)
-    for gain in ("synthetic_minus_real", "synthetic_minus_oversampled", "mixed_minus_oversampled"):
-        assert len(row[gain]["values"]) == 2
+    for arm in ("synthetic", "mixed", "filtered"):
+        for baseline in ("real", "oversampled"):
+            assert len(row[f"{arm}_minus_{baseline}"]["values"]) == 2
     text = format_downstream({"low_data": summary})
     assert "omicron_accuracy" in text and "macro_f1" in text
-    assert "mixed - oversampled" in text
+    assert "mixed - oversampled" in text and "filtered - oversampled" in text
 
 
-def test_each_arm_gets_its_own_added_crops(monkeypatch):
-    """real adds nothing; oversampled repeats kept real crops; synthetic adds generated glyphs;
-    mixed adds half of each. The classifier is replaced by a recorder of its training set."""
+# generated stand-ins: flat images, value = how likely the recording classifier finds them
+_GENERATED = [3, 9, 1, 7, 5, 2, 8, 4, 6]
+
+
+def _recording_classifier(monkeypatch):
+    """Replace the classifier with a recorder of its training sets, whose probability of
+    every letter for an image is the image's mean pixel value / 255."""
     import glyphvae.classifier
 
-    train, held = _set(20, 0), _set(6, 1)
     seen = []
 
     class Recorded:
-        def predict_proba(self, images):  # scores are not what this test checks
-            return np.zeros((len(images), len(LETTER_NAMES)))
+        def predict_proba(self, images):
+            p = np.asarray(images, np.float64).mean(axis=(1, 2, 3)) / 255.0
+            return np.repeat(p[:, None], len(LETTER_NAMES), axis=1)
 
     def record(x, y, **kwargs):
         seen.append((x, y))
         return Recorded()
 
     monkeypatch.setattr(glyphvae.classifier, "train_classifier", record)
-    marker = np.full((9, 32, 32, 3), 7, np.uint8)  # no real crop is a flat 7
+    return seen
+
+
+def _generated_stand_ins(*_args):
+    return np.stack([np.full((32, 32, 3), v, np.uint8) for v in _GENERATED])
+
+
+def test_each_arm_gets_its_own_added_crops(monkeypatch):
+    """real adds nothing; oversampled repeats kept real crops; synthetic adds the generated
+    glyphs; mixed adds repeats and the first generated glyphs; filtered adds the same repeats
+    and the generated glyphs the oversampled arm's classifier rates highest."""
+    train, held = _set(20, 0), _set(6, 1)
+    seen = _recording_classifier(monkeypatch)
     setting = DownstreamSetting("low-data", ("omicron",), 9, low_data=5, classifier_epochs=1)
-    raw = run_setting(setting, train, held, lambda *a: marker, seeds=[3])
-    assert [r["n_train"] for arm in ARMS for r in raw["arms"][arm]] == [25, 34, 34, 34]
+    raw = run_setting(setting, train, held, _generated_stand_ins, seeds=[3])
+    assert [r["n_train"] for arm in ARMS for r in raw["arms"][arm]] == [25, 34, 34, 34, 34]
     (real_x, _), *added = seen
     kept = {x.tobytes() for x in real_x}
-    for (x, y), (n_real, n_generated) in zip(added, [(9, 0), (0, 9), (4, 5)], strict=True):
+    expected = [  # (repeated real crops, generated values) per arm after real
+        (9, []),
+        (0, _GENERATED),
+        (4, _GENERATED[:5]),
+        (4, [9, 8, 7, 6, 5]),  # the 5 of 9 rated most likely, best first
+    ]
+    repeats = []
+    for (x, y), (n_real, values) in zip(added, expected, strict=True):
         extra = x[len(real_x) :]
         np.testing.assert_array_equal(x[: len(real_x)], real_x)
-        generated = np.all(extra == 7, axis=(1, 2, 3))
-        assert generated.sum() == n_generated
-        assert all(e.tobytes() in kept for e in extra[~generated])  # repeats of kept crops
-        assert len(extra) - generated.sum() == n_real
+        flat = np.all(extra == extra[:, :1, :1, :1], axis=(1, 2, 3))  # real crops are noisy
+        assert extra[flat][:, 0, 0, 0].tolist() == values
+        assert all(e.tobytes() in kept for e in extra[~flat])  # repeats of kept crops
+        assert int((~flat).sum()) == n_real
+        repeats.append(extra[~flat])
         assert set(y[len(real_x) :].tolist()) == {LETTERS["omicron"].index}
+    np.testing.assert_array_equal(repeats[2], repeats[3])  # mixed and filtered: same repeats
+
+
+def test_a_subset_of_arms_gets_the_same_crops_as_a_run_of_all(monkeypatch):
+    train, held = _set(20, 0), _set(6, 1)
+    seen = _recording_classifier(monkeypatch)
+    setting = DownstreamSetting("low-data", ("omicron",), 9, low_data=5, classifier_epochs=1)
+    run_setting(setting, train, held, _generated_stand_ins, seeds=[3, 4])
+    every = {arm: [seen[i * len(ARMS) + k] for i in range(2)] for k, arm in enumerate(ARMS)}
+    seen.clear()
+    raw = run_setting(
+        setting, train, held, _generated_stand_ins, seeds=[3, 4], arms=["filtered", "real"]
+    )
+    assert list(raw["arms"]) == ["real", "oversampled", "filtered"]  # filtered needs oversampled
+    for i, arm in enumerate(("real", "oversampled", "filtered")):
+        for s in range(2):
+            x, y = seen[s * 3 + i]
+            np.testing.assert_array_equal(x, every[arm][s][0])
+            np.testing.assert_array_equal(y, every[arm][s][1])
+    text = format_downstream({"low_data": summarise(raw)})
+    assert "filtered - oversampled" in text and "mixed" not in text
+
+
+@pytest.mark.parametrize("arms", [[], ["real", "smote"]])
+def test_run_setting_refuses_unknown_or_no_arms(arms):
+    train, held = _set(4, 0), _set(2, 1)
+    setting = DownstreamSetting("full", ("omicron",), 2)
+    with pytest.raises(ValueError, match="Expected one or more arms of"):
+        run_setting(setting, train, held, _generated_stand_ins, seeds=[0], arms=arms)
 
 
 def _record_train_vae(monkeypatch):
