@@ -177,7 +177,8 @@ def run_setting(
             scores after it (a long run shows its figures as they come).
         arms: The arms to train (default: all). ``filtered`` screens with the oversampled
             arm's classifier, so ``oversampled`` is trained with it. The random draws do not
-            depend on the arms chosen: an arm's scores are the same in a run of all arms.
+            depend on the arms chosen: an arm gets the same training set as in a run of all
+            arms.
 
     Returns:
         Raw per-seed results: ``{"arms": {arm: [per-seed dict]}, ...}``.
