@@ -48,7 +48,6 @@ __all__ = [
     "evaluate_downstream",
     "f1_scores",
     "format_downstream",
-    "most_likely",
     "run_setting",
     "summarise",
 ]
@@ -122,36 +121,34 @@ def _resolve_arms(arms: Sequence[str]) -> tuple[str, ...]:
     return tuple(arm for arm in ARMS if arm in wanted)
 
 
-def most_likely(proba: np.ndarray, letter_index: int, k: int) -> np.ndarray:
+def _most_likely(proba: np.ndarray, letter_index: int, k: int) -> np.ndarray:
     """Indices of the ``k`` rows of ``proba`` most likely to be ``letter_index``, best first.
 
-    >>> most_likely(np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]), 1, 2).tolist()
+    >>> _most_likely(np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]), 1, 2).tolist()
     [1, 2]
     """
     return np.argsort(-proba[:, letter_index], kind="stable")[:k]
 
 
 def _added(
-    arm: str, synth: np.ndarray, over: np.ndarray, letter_index: int, screen: Any = None
+    arm: str, synth: np.ndarray, over: np.ndarray, letter_index: int, screen: Any
 ) -> np.ndarray:
     """The crops ``arm`` adds for one letter, from its generated glyphs ``synth`` and its
-    repeated real crops ``over`` (as many of each); empty for the real arm. ``screen`` is the
-    classifier the filtered arm chooses its generated half with."""
+    repeated real crops ``over`` (as many of each). ``screen`` is the classifier the filtered
+    arm chooses its generated half with (``None`` until the oversampled arm has trained)."""
     n, half = len(synth), len(synth) // 2
+    if arm == "real":
+        return over[:0]
     if arm == "oversampled":
         return over
     if arm == "synthetic":
         return synth
     if arm == "mixed":
         return np.concatenate([over[:half], synth[: n - half]])
-    if arm == "filtered":
-        if screen is None:
-            raise ValueError(
-                "Expected the oversampled arm's classifier to screen with. Received None"
-            )
-        best = most_likely(screen.predict_proba(synth), letter_index, n - half)
-        return np.concatenate([over[:half], synth[best]])
-    return over[:0]
+    if screen is None:  # filtered
+        raise ValueError("Expected the oversampled arm's classifier to screen with. Received None")
+    best = _most_likely(screen.predict_proba(synth), letter_index, n - half)
+    return np.concatenate([over[:half], synth[best]])
 
 
 def run_setting(
@@ -211,22 +208,12 @@ def run_setting(
             overs[letter] = train.images[rng.choice(idx, n, replace=True)]
         base_x, base_y = train.images[keep], y_train[keep]
         screen = None  # the oversampled arm's classifier, which the filtered arm screens with
-
         for arm in arms:
-            extra = [
-                _added(arm, synths[k], overs[k], index[k], screen if arm == "filtered" else None)
-                for k in letters
+            extra = [_added(arm, synths[k], overs[k], index[k], screen) for k in letters]
+            labels = [
+                np.full(len(e), index[k], np.int32) for e, k in zip(extra, letters, strict=True)
             ]
-            x = np.concatenate([base_x, *extra])
-            y = np.concatenate(
-                [
-                    base_y,
-                    *(
-                        np.full(len(e), index[k], np.int32)
-                        for e, k in zip(extra, letters, strict=True)
-                    ),
-                ]
-            )
+            x, y = np.concatenate([base_x, *extra]), np.concatenate([base_y, *labels])
             if progress:
                 progress(f"{setting.name}: seed {seed}: classifier on {arm} ({len(x)} crops)")
             clf = train_classifier(
