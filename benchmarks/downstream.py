@@ -3,15 +3,17 @@
 Usage:
     python benchmarks/downstream.py --data ../shared/data/hellchar [--seeds 0 1 2 3 4] \\
         [--letters epsilon alpha] [--n-synthetic 400] [--low-data 50] [--json out.json] \\
-        [--settings full low_data] [--pretrain-steps 1688] [--low-data-temperature 0.7]
+        [--settings full low_data] [--pretrain-steps 1688] [--low-data-temperature 0.7] \\
+        [--arms oversampled mixed filtered] [--screen-pool 4]
 
 Five classifier arms (real only; real + the augmented letters' real crops repeated; real +
 generated glyphs; real + half repeated crops, half generated glyphs; the same with the
-generated half screened by the oversampled arm's classifier), tested on held-out papyri over
-several seeds (``--arms`` picks some). In the low-data setting each augmented letter keeps
-only ``--low-data`` real crops and its VAE is trained on those alone, from scratch or
-(``--pretrain-steps``) fine-tuned from a base VAE trained here on the other letters' crops. See
-:mod:`glyphvae.downstream`. Expensive: about 10 classifier trainings and 2 small VAE trainings
+generated half screened by the oversampled arm's classifier, from ``--screen-pool`` times as
+many generated glyphs), tested on held-out papyri over several seeds (``--arms`` picks some).
+In the low-data setting each augmented letter keeps only ``--low-data`` real crops and its
+VAE is trained on those alone, from scratch or (``--pretrain-steps``) fine-tuned from a base
+VAE trained here on the other letters' crops. See :mod:`glyphvae.downstream`. Expensive:
+about 10 classifier trainings (5 per setting) and 2 small VAE trainings
 per seed; use fewer seeds or ``--classifier-epochs`` for a quick look.
 """
 
@@ -63,6 +65,12 @@ def main() -> None:
     parser.add_argument(
         "--arms", nargs="+", default=list(ARMS), help=f"classifier arms (default: all of {ARMS})"
     )
+    parser.add_argument(
+        "--screen-pool",
+        type=int,
+        default=1,
+        help="the filtered arm screens this many times --n-synthetic generated glyphs",
+    )
     args = parser.parse_args()
 
     sources = args.models or args.letters
@@ -89,6 +97,7 @@ def main() -> None:
         pretrain_steps=args.pretrain_steps or None,
         low_data_temperature=args.low_data_temperature,
         arms=args.arms,
+        screen_pool=args.screen_pool,
         progress=lambda msg: print(f"[{time.perf_counter() - start:6.0f} s] {msg}", flush=True),
     )
     print()

@@ -12,9 +12,10 @@ tested on the crops of held-out papyri:
   crops (the oversampled arm's first half) and half as generated glyphs (the synthetic arm's
   first half): oversampling *and* a generator, at the same added count as the other two;
 * **filtered**: the mixed arm with its generated half *chosen*: of the synthetic arm's
-  glyphs, the half that the oversampled arm's classifier (trained on real crops only) finds
-  most likely to be the letter. What a user with a generator and a classifier can do:
-  screen the generated glyphs before training on them.
+  glyphs (or of a larger pool, ``screen_pool`` times as many, drawn from the same model),
+  the ones that the oversampled arm's classifier (trained on real crops only) finds most
+  likely to be the letter. What a user with a generator and a classifier can do: screen the
+  generated glyphs before training on them.
 
 Reported per arm, over several seeds (mean, standard deviation and every value): accuracy and
 F1 of each augmented letter and macro-F1 over all letters. The arms with generated glyphs
@@ -89,6 +90,12 @@ class DownstreamSetting:
         classifier_epochs: Epochs of each classifier training.
         classifier_size: Classifier input side.
         classifier_width: Classifier first-block channels.
+        screen_pool: The filtered arm chooses its generated glyphs from ``screen_pool *
+            n_synthetic`` generated ones (the synthetic and mixed arms take the first
+            ``n_synthetic``); 1 chooses among the synthetic arm's own glyphs.
+
+    Raises:
+        ValueError: If ``n_synthetic`` or ``screen_pool`` is below 1.
     """
 
     name: str
@@ -98,6 +105,13 @@ class DownstreamSetting:
     classifier_epochs: int = 12
     classifier_size: int = 32
     classifier_width: int = 16
+    screen_pool: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("n_synthetic", "screen_pool"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"Expected `{name}` to be an integer >= 1. Received {value!r}")
 
 
 def _epochs_for_steps(steps: int, n_images: int, batch_size: int) -> int:
@@ -131,12 +145,14 @@ def _most_likely(proba: np.ndarray, letter_index: int, k: int) -> np.ndarray:
 
 
 def _added(
-    arm: str, synth: np.ndarray, over: np.ndarray, letter_index: int, screen: Any
+    arm: str, pool: np.ndarray, over: np.ndarray, letter_index: int, screen: Any
 ) -> np.ndarray:
-    """The crops ``arm`` adds for one letter, from its generated glyphs ``synth`` and its
-    repeated real crops ``over`` (as many of each). ``screen`` is the classifier the filtered
-    arm chooses its generated half with (``None`` until the oversampled arm has trained)."""
-    n, half = len(synth), len(synth) // 2
+    """The crops ``arm`` adds for one letter, from its generated glyphs ``pool`` (at least as
+    many as ``over``) and its repeated real crops ``over``. The synthetic and mixed arms take
+    the first generated glyphs; ``screen`` is the classifier the filtered arm chooses its
+    generated half from the whole pool with (``None`` until the oversampled arm has trained)."""
+    n, half = len(over), len(over) // 2
+    synth = pool[:n]
     if arm == "real":
         return over[:0]
     if arm == "oversampled":
@@ -147,8 +163,8 @@ def _added(
         return np.concatenate([over[:half], synth[: n - half]])
     if screen is None:  # filtered
         raise ValueError("Expected the oversampled arm's classifier to screen with. Received None")
-    best = _most_likely(screen.predict_proba(synth), letter_index, n - half)
-    return np.concatenate([over[:half], synth[best]])
+    best = _most_likely(screen.predict_proba(pool), letter_index, n - half)
+    return np.concatenate([over[:half], pool[best]])
 
 
 def run_setting(
@@ -166,8 +182,9 @@ def run_setting(
         setting: What to run.
         train: Real training crops of all letters (held-out papyri excluded).
         heldout: Real crops of held-out papyri (the test set).
-        generate: ``generate(letter, seed, letter_train_images, n) -> uint8 glyphs``; in the
-            low-data setting it receives only the kept crops, and must train its model on them.
+        generate: ``generate(letter, seed, letter_train_images, n) -> uint8 glyphs``, called
+            with ``n = n_synthetic * screen_pool``; in the low-data setting it receives only
+            the kept crops, and must train its model on them.
         seeds: Seeds; each seed draws its own low-data subset, synthetic glyphs and
             classifier initialisation, shared by the arms.
         progress: Called with a short message before each training and with each arm's
@@ -181,7 +198,8 @@ def run_setting(
         Raw per-seed results: ``{"arms": {arm: [per-seed dict]}, ...}``.
 
     Raises:
-        ValueError: If ``arms`` is empty or names an unknown arm.
+        ValueError: If ``arms`` is empty or names an unknown arm, or ``generate`` returns
+            another number of glyphs than it was asked for.
     """
     from glyphvae.classifier import train_classifier
 
@@ -191,6 +209,7 @@ def run_setting(
     y_train, y_test = _labels(train), _labels(heldout)
     results: dict[str, list[dict[str, Any]]] = {arm: [] for arm in arms}
     n = setting.n_synthetic
+    n_pool = n * setting.screen_pool  # whatever the arms, so each arm's crops stay the same
     for seed in seeds:
         rng = np.random.default_rng(seed)
         keep = np.ones(len(train), dtype=bool)
@@ -203,8 +222,12 @@ def run_setting(
                 keep[drop] = False
                 idx = np.setdiff1d(idx, drop)
             if progress:
-                progress(f"{setting.name}: seed {seed}: generating {n} {letter}")
-            synths[letter] = np.asarray(generate(letter, seed, train.images[idx], n), np.uint8)
+                progress(f"{setting.name}: seed {seed}: generating {n_pool} {letter}")
+            synths[letter] = np.asarray(generate(letter, seed, train.images[idx], n_pool), np.uint8)
+            if len(synths[letter]) != n_pool:
+                raise ValueError(
+                    f"Expected {n_pool} generated {letter} glyphs. Received {len(synths[letter])}"
+                )
             overs[letter] = train.images[rng.choice(idx, n, replace=True)]
         base_x, base_y = train.images[keep], y_train[keep]
         screen = None  # the oversampled arm's classifier, which the filtered arm screens with
@@ -253,6 +276,7 @@ def run_setting(
         "setting": setting.name,
         "letters": list(letters),
         "n_synthetic": setting.n_synthetic,
+        "screen_pool": setting.screen_pool,
         "low_data": setting.low_data,
         "classifier_epochs": setting.classifier_epochs,
         "seeds": [int(s) for s in seeds],
@@ -324,6 +348,7 @@ def evaluate_downstream(
     pretrain_steps: int | None = None,
     low_data_temperature: float | None = None,
     arms: Sequence[str] = ARMS,
+    screen_pool: int = 1,
 ) -> dict[str, Any]:
     """Run the full-data and the low-data settings for the letters of ``models``.
 
@@ -353,6 +378,8 @@ def evaluate_downstream(
         low_data_temperature: Sampling temperature of the low-data VAEs (below 1: more
             typical glyphs, less variety); ``None``: each model's ``sample_temperature``.
         arms: The classifier arms to train (see :func:`run_setting`; default: all).
+        screen_pool: The filtered arm screens ``screen_pool * n_synthetic`` generated
+            glyphs per letter (see :class:`DownstreamSetting`; 1: the synthetic arm's own).
 
     Returns:
         ``{"full": summary, "low_data": summary}`` (see :func:`summarise`); the low-data
@@ -360,15 +387,20 @@ def evaluate_downstream(
 
     Raises:
         ValueError: If the models differ in image size, ``pretrained`` has another
-            image size or architecture than the low-data VAEs, or ``arms`` names an unknown
-            arm.
+            image size or architecture than the low-data VAEs, ``arms`` names an unknown
+            arm, or ``n_synthetic`` or ``screen_pool`` is below 1.
     """
     from glyphvae.data.dataset import load_glyphs
     from glyphvae.data.io import to_uint8
     from glyphvae.training import TrainConfig, train_vae
 
-    arms = _resolve_arms(arms)  # before the slow work, so a typo fails at once
+    # the settings first, before the slow work, so a typo fails at once
+    arms = _resolve_arms(arms)
     letters = tuple(resolve_letter(x) for x in models)
+    full = DownstreamSetting(
+        "full", letters, n_synthetic, None, classifier_epochs, screen_pool=screen_pool
+    )
+    low = replace(full, name="low-data", low_data=low_data)
     sizes = {m.image_size for m in models.values()}
     if len(sizes) != 1:
         raise ValueError(f"Expected models of one image size. Received sizes {sorted(sizes)}")
@@ -422,12 +454,10 @@ def evaluate_downstream(
 
     out: dict[str, Any] = {}
     if "full" in settings:
-        full = DownstreamSetting("full", letters, n_synthetic, None, classifier_epochs)
         out["full"] = summarise(
             run_setting(full, train, heldout, full_source, seeds, progress, arms)
         )
     if run_low:
-        low = DownstreamSetting("low-data", letters, n_synthetic, low_data, classifier_epochs)
         low_raw = run_setting(low, train, heldout, low_source, seeds, progress, arms)
         out["low_data"] = summarise(low_raw) | {
             "pretrain": pretrain_info,
@@ -452,6 +482,7 @@ def format_downstream(result: dict[str, Any]) -> str:
             f"+{setting['n_synthetic']} per letter; {len(setting['seeds'])} seeds; "
             f"{setting['n_heldout']} held-out crops"
             + (f"; {setting['low_data']} real crops kept" if setting.get("low_data") else "")
+            + (f"; filtered from {pool}x" if (pool := setting.get("screen_pool", 1)) > 1 else "")
         )
         rows = setting["metrics"]
         first = next(iter(rows.values()))

@@ -141,6 +141,35 @@ def test_each_arm_gets_its_own_added_crops(monkeypatch):
     np.testing.assert_array_equal(repeats[2], repeats[3])  # mixed and filtered: same repeats
 
 
+def test_the_filtered_arm_screens_a_larger_pool_and_the_others_keep_its_start(monkeypatch):
+    pool = [*_GENERATED, 14, 10, 17, 11, 15, 12, 16, 13, 18]  # twice as many, brighter
+    asked = []
+
+    def generate(_letter, _seed, _images, n):
+        asked.append(n)
+        return np.stack([np.full((32, 32, 3), v, np.uint8) for v in pool[:n]])
+
+    train, held = _set(20, 0), _set(6, 1)
+    seen = _recording_classifier(monkeypatch)
+    setting = DownstreamSetting("low-data", ("omicron",), 9, low_data=5, screen_pool=2)
+    raw = run_setting(setting, train, held, generate, seeds=[3], arms=["synthetic", "filtered"])
+    assert asked == [18] and raw["screen_pool"] == 2
+    generated = []
+    for x, _ in seen:  # oversampled, synthetic, filtered
+        extra = x[-9:]  # the 9 added crops
+        flat = np.all(extra == extra[:, :1, :1, :1], axis=(1, 2, 3))
+        generated.append(extra[flat][:, 0, 0, 0].tolist())
+    assert generated == [[], _GENERATED, [18, 17, 16, 15, 14]]  # the best 5 of all 18
+    with pytest.raises(ValueError, match=r"Expected 18 generated omicron glyphs\. Received 9"):
+        run_setting(setting, train, held, lambda *a: generate(*a[:3], 18)[:9], seeds=[3])
+
+
+@pytest.mark.parametrize("field", ["n_synthetic", "screen_pool"])
+def test_a_setting_refuses_fewer_than_one_glyph(field):
+    with pytest.raises(ValueError, match=rf"Expected `{field}` to be an integer >= 1\. Received 0"):
+        DownstreamSetting("full", ("omicron",), **{"n_synthetic": 4, field: 0})
+
+
 def test_a_subset_of_arms_gets_the_same_crops_as_a_run_of_all(monkeypatch):
     train, held = _set(20, 0), _set(6, 1)
     seen = _recording_classifier(monkeypatch)
