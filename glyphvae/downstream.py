@@ -149,8 +149,9 @@ def _added(
 ) -> np.ndarray:
     """The crops ``arm`` adds for one letter, from its generated glyphs ``pool`` (at least as
     many as ``over``) and its repeated real crops ``over``. The synthetic and mixed arms take
-    the first generated glyphs; ``screen`` is the classifier the filtered arm chooses its
-    generated half from the whole pool with (``None`` until the oversampled arm has trained)."""
+    the first ``len(over)`` generated glyphs; the filtered arm takes the ones of the whole pool
+    that ``screen`` rates most likely (the oversampled arm's classifier; ``None`` until it has
+    trained)."""
     n, half = len(over), len(over) // 2
     synth = pool[:n]
     if arm == "real":
@@ -213,7 +214,7 @@ def run_setting(
     for seed in seeds:
         rng = np.random.default_rng(seed)
         keep = np.ones(len(train), dtype=bool)
-        synths: dict[str, np.ndarray] = {}
+        pools: dict[str, np.ndarray] = {}  # generated glyphs per letter
         overs: dict[str, np.ndarray] = {}
         for letter in letters:
             idx = np.flatnonzero(y_train == index[letter])
@@ -223,16 +224,16 @@ def run_setting(
                 idx = np.setdiff1d(idx, drop)
             if progress:
                 progress(f"{setting.name}: seed {seed}: generating {n_pool} {letter}")
-            synths[letter] = np.asarray(generate(letter, seed, train.images[idx], n_pool), np.uint8)
-            if len(synths[letter]) != n_pool:
+            pools[letter] = np.asarray(generate(letter, seed, train.images[idx], n_pool), np.uint8)
+            if len(pools[letter]) != n_pool:
                 raise ValueError(
-                    f"Expected {n_pool} generated {letter} glyphs. Received {len(synths[letter])}"
+                    f"Expected {n_pool} generated {letter} glyphs. Received {len(pools[letter])}"
                 )
             overs[letter] = train.images[rng.choice(idx, n, replace=True)]
         base_x, base_y = train.images[keep], y_train[keep]
         screen = None  # the oversampled arm's classifier, which the filtered arm screens with
         for arm in arms:
-            extra = [_added(arm, synths[k], overs[k], index[k], screen) for k in letters]
+            extra = [_added(arm, pools[k], overs[k], index[k], screen) for k in letters]
             labels = [
                 np.full(len(e), index[k], np.int32) for e, k in zip(extra, letters, strict=True)
             ]
