@@ -4,7 +4,7 @@ Usage:
     python benchmarks/downstream.py --data ../shared/data/hellchar [--seeds 0 1 2 3 4] \\
         [--letters epsilon alpha] [--n-synthetic 400] [--low-data 50] [--json out.json] \\
         [--settings full low_data] [--pretrain-steps 1688] [--low-data-temperature 0.7] \\
-        [--arms oversampled mixed filtered] [--screen-pool 4]
+        [--arms oversampled mixed filtered] [--screen-pool 4] [--tuning]
 
 Five classifier arms (real only; real + the augmented letters' real crops repeated; real +
 generated glyphs; real + half repeated crops, half generated glyphs; the same with the
@@ -14,7 +14,9 @@ In the low-data setting each augmented letter keeps only ``--low-data`` real cro
 VAE is trained on those alone, from scratch or (``--pretrain-steps``) fine-tuned from a base
 VAE trained here on the other letters' crops. See :mod:`glyphvae.downstream`. Expensive:
 about 10 classifier trainings (5 per setting) and 2 small VAE trainings
-per seed; use fewer seeds or ``--classifier-epochs`` for a quick look.
+per seed; use fewer seeds or ``--classifier-epochs`` for a quick look. ``--tuning`` tests on
+a split of the training papyri instead, for choosing a setting (such as the temperature)
+without looking at the held-out papyri.
 """
 
 from __future__ import annotations
@@ -71,6 +73,12 @@ def main() -> None:
         default=1,
         help="the filtered arm screens this many times --n-synthetic generated glyphs",
     )
+    parser.add_argument(
+        "--tuning",
+        action="store_true",
+        help="test on a papyrus split of the training papyri, not the held-out ones "
+        "(to choose settings; low_data only)",
+    )
     args = parser.parse_args()
 
     sources = args.models or args.letters
@@ -98,6 +106,7 @@ def main() -> None:
         low_data_temperature=args.low_data_temperature,
         arms=args.arms,
         screen_pool=args.screen_pool,
+        tuning=args.tuning,
         progress=lambda msg: print(f"[{time.perf_counter() - start:6.0f} s] {msg}", flush=True),
     )
     print()

@@ -350,6 +350,7 @@ def evaluate_downstream(
     low_data_temperature: float | None = None,
     arms: Sequence[str] = ARMS,
     screen_pool: int = 1,
+    tuning: bool = False,
 ) -> dict[str, Any]:
     """Run the full-data and the low-data settings for the letters of ``models``.
 
@@ -381,15 +382,22 @@ def evaluate_downstream(
         arms: The classifier arms to train (see :func:`run_setting`; default: all).
         screen_pool: The filtered arm screens ``screen_pool * n_synthetic`` generated
             glyphs per letter (see :class:`DownstreamSetting`; 1: the synthetic arm's own).
+        tuning: Test on *tuning papyri* instead of the held-out ones: a further split by
+            papyrus of the training papyri (``val_fraction`` of them, seed ``split_seed +
+            1``), whose crops are then left out of training. For choosing settings such as
+            ``low_data_temperature`` without looking at the held-out papyri; only the
+            low-data setting can run so, since the full-data models saw those papyri.
 
     Returns:
         ``{"full": summary, "low_data": summary}`` (see :func:`summarise`); the low-data
         summary records ``"pretrain"`` (``None``, ``"given"`` or the steps and crop count).
+        Each summary records its ``"test_set"``: ``"heldout"`` or ``"tuning"``.
 
     Raises:
         ValueError: If the models differ in image size, ``pretrained`` has another
             image size or architecture than the low-data VAEs, ``arms`` names an unknown
-            arm, or ``n_synthetic`` or ``screen_pool`` is below 1.
+            arm, ``n_synthetic`` or ``screen_pool`` is below 1, or ``tuning`` is asked for
+            with the full-data setting.
     """
     from glyphvae.data.dataset import load_glyphs
     from glyphvae.data.io import to_uint8
@@ -402,12 +410,20 @@ def evaluate_downstream(
         "full", letters, n_synthetic, None, classifier_epochs, screen_pool=screen_pool
     )
     low = replace(full, name="low-data", low_data=low_data)
+    if tuning and "full" in settings:
+        raise ValueError(
+            "Expected settings=('low_data',) with tuning=True: the full-data models were "
+            f"trained on the tuning papyri. Received settings {list(settings)}"
+        )
     sizes = {m.image_size for m in models.values()}
     if len(sizes) != 1:
         raise ValueError(f"Expected models of one image size. Received sizes {sorted(sizes)}")
     image_size = sizes.pop()
     glyphs = load_glyphs(data, None, image_size=image_size, progress=False)
     train, heldout = glyphs.split(val_fraction, seed=split_seed)
+    if tuning:  # the held-out papyri are set aside; test on a split of the training ones
+        train, heldout = train.split(val_fraction, seed=split_seed + 1)
+    test_set = "tuning" if tuning else "heldout"
     train_labels = _labels(train)
     configs = train_configs or {}
 
@@ -457,12 +473,13 @@ def evaluate_downstream(
     if "full" in settings:
         out["full"] = summarise(
             run_setting(full, train, heldout, full_source, seeds, progress, arms)
-        )
+        ) | {"test_set": test_set}
     if run_low:
         low_raw = run_setting(low, train, heldout, low_source, seeds, progress, arms)
         out["low_data"] = summarise(low_raw) | {
             "pretrain": pretrain_info,
             "temperature": low_data_temperature,
+            "test_set": test_set,
         }
     return out
 
@@ -478,10 +495,11 @@ def format_downstream(result: dict[str, Any]) -> str:
     each paired gain with its verdict against the seed-to-seed spread."""
     lines = []
     for key, setting in result.items():
+        test = "tuning-papyri" if setting.get("test_set") == "tuning" else "held-out"
         head = (
             f"{key}: letters {', '.join(setting['letters'])}; "
             f"+{setting['n_synthetic']} per letter; {len(setting['seeds'])} seeds; "
-            f"{setting['n_heldout']} held-out crops"
+            f"{setting['n_heldout']} {test} crops"
             + (f"; {setting['low_data']} real crops kept" if setting.get("low_data") else "")
             + (f"; filtered from {pool}x" if (pool := setting.get("screen_pool", 1)) > 1 else "")
         )

@@ -301,3 +301,46 @@ def test_train_vae_refuses_a_base_of_another_architecture_by_name():
     other = GlyphVAE(image_size=32, latent_dim=8, channels=(8, 16), res_blocks=(0, 1))
     with pytest.raises(ValueError, match=r"latent_dim.*\(8, 4\)"):
         train_vae(images, "alpha", config=cfg, init_from=other)
+
+
+def test_tuning_tests_on_training_papyri_and_never_on_the_held_out_ones(crop_tree, monkeypatch):
+    import glyphvae.downstream
+    from glyphvae.data.dataset import load_glyphs
+    from glyphvae.downstream import evaluate_downstream, format_downstream
+    from glyphvae.models import GlyphVAE
+    from tests.conftest import TINY, tiny_train_config
+
+    seen = []
+    real_run_setting = glyphvae.downstream.run_setting
+
+    def spy(setting, train, heldout, *args, **kwargs):
+        seen.append((set(train.groups), set(heldout.groups)))
+        return real_run_setting(setting, train, heldout, *args, **kwargs)
+
+    monkeypatch.setattr(glyphvae.downstream, "run_setting", spy)
+    model = GlyphVAE(**TINY, letter="epsilon")
+    kwargs = {
+        "seeds": [0],
+        "n_synthetic": 4,
+        "low_data": 6,
+        "classifier_epochs": 1,
+        "train_configs": {"epsilon": tiny_train_config(batch_size=4)},
+        "val_fraction": 0.5,
+        "low_data_steps": 1,
+        "settings": ("low_data",),
+        "arms": ("real",),
+    }
+    result = evaluate_downstream({"epsilon": model}, crop_tree, tuning=True, **kwargs)
+    evaluate_downstream({"epsilon": model}, crop_tree, **kwargs)
+
+    outer_train, outer_held = load_glyphs(crop_tree, None, image_size=32).split(0.5, seed=0)
+    (tune_train, tune_test), (train, test) = seen
+    assert (train, test) == (set(outer_train.groups), set(outer_held.groups))
+    # tuning: trains and tests on two disjoint parts of the training papyri only
+    assert tune_test and tune_train and not tune_test & tune_train
+    assert tune_train | tune_test == set(outer_train.groups)
+    assert result["low_data"]["test_set"] == "tuning"
+    assert "tuning-papyri crops" in format_downstream(result)
+
+    with pytest.raises(ValueError, match="the full-data models were trained on the tuning"):
+        evaluate_downstream({"epsilon": model}, crop_tree, tuning=True, settings=("full",))
