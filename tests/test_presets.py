@@ -69,3 +69,38 @@ def test_sample_letter_in_process(tmp_path):
         main, ["sample", "--letter", "alpha", "-n", "2", "--out", str(tmp_path / "a.png")]
     )
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("name", ["epsilon", "alpha"])
+def test_shipped_reports_are_reproduced_from_the_crops_and_meet_the_quality_targets(
+    name, hellchar
+):
+    """The figures in a shipped report.json are what evaluating the shipped model gives
+    (not stale after a retrain), and they meet the quality targets of the shipped models:
+    recognised at least as often as real held-out crops, sharpness ratio >= 0.6, colour
+    distance within 1.2x that of the real training papyri, precision >= 0.6, recall >= 0.4,
+    no memorised copies."""
+    from glyphvae.evaluation import evaluate_generator, heldout_split
+    from glyphvae.hub import read_metadata_of
+
+    shipped = preset_report(PRESETS[name])
+    model = from_pretrained(name, expected_class="GlyphVAE")
+    judge = from_pretrained("classifier", expected_class="LetterClassifier")
+    train, held = heldout_split(hellchar, name, model.image_size, read_metadata_of(name))
+    report = evaluate_generator(
+        model, judge, train, held, n=shipped["n_generated"], seed=shipped["seed"]
+    )
+    assert report["temperature"] == shipped["temperature"]
+    for key in ("generated", "real_heldout"):
+        assert report["recognised"][key] == pytest.approx(shipped["recognised"][key], abs=0.01)
+    for key in ("precision", "recall"):
+        assert report[key] == pytest.approx(shipped[key], abs=0.02)
+    assert report["sharpness"]["ratio"] == pytest.approx(shipped["sharpness"]["ratio"], rel=0.02)
+    assert report["colour"]["ratio"] == pytest.approx(shipped["colour"]["ratio"], rel=0.02)
+    assert report["memorisation"]["copies"] == shipped["memorisation"]["copies"]
+
+    assert report["recognised"]["generated"] >= report["recognised"]["real_heldout"]
+    assert report["sharpness"]["ratio"] >= 0.6
+    assert report["colour"]["ratio"] <= 1.2
+    assert report["precision"] >= 0.6 and report["recall"] >= 0.4
+    assert report["memorisation"]["copies"] == 0
