@@ -15,10 +15,16 @@ files, the report and the sample grid: no checkpoints).
 A model folder already in ``--out`` is not trained again. ``--from-shipped`` starts from the
 shipped folders instead: a letter model saved before glyphvae fitted a residual texture gets
 one (:func:`add_texture`; same networks, texture fitted on the model's own training papyri),
-and is evaluated and installed again. The shipped epsilon and alpha networks were trained
-by this script before the texture existed and retextured with::
+and is evaluated and installed again. The shipped epsilon network was trained by this
+script before the texture existed and retextured with::
 
     python benchmarks/train_presets.py --data ../shared/data/hellchar --from-shipped --install
+
+The shipped alpha model was trained by this script with the current code (texture fitted at
+the end of training), from a folder holding the shipped classifier::
+
+    python benchmarks/train_presets.py --data ../shared/data/hellchar --out runs/presets \
+        --letters alpha --install
 """
 
 from __future__ import annotations

@@ -72,9 +72,7 @@ def test_sample_letter_in_process(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["epsilon", "alpha"])
-def test_shipped_reports_are_reproduced_from_the_crops_and_meet_the_quality_targets(
-    name, hellchar
-):
+def test_shipped_reports_reproduce_and_meet_the_quality_targets(name, hellchar):
     """The figures in a shipped report.json are what evaluating the shipped model gives
     (not stale after a retrain), and they meet the quality targets of the shipped models:
     recognised at least as often as real held-out crops, sharpness ratio >= 0.6, colour
