@@ -92,7 +92,7 @@ def test_shipped_reports_reproduce_and_meet_the_quality_targets(name, hellchar):
     for key in ("generated", "real_heldout"):
         assert report["recognised"][key] == pytest.approx(shipped["recognised"][key], abs=0.01)
     for key in ("precision", "recall"):
-        assert report[key] == pytest.approx(shipped[key], abs=0.02)
+        assert report[key] == pytest.approx(shipped[key], abs=0.03)
     assert report["sharpness"]["ratio"] == pytest.approx(shipped["sharpness"]["ratio"], rel=0.02)
     assert report["colour"]["ratio"] == pytest.approx(shipped["colour"]["ratio"], rel=0.02)
     assert report["memorisation"]["copies"] == shipped["memorisation"]["copies"]
