@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from glyphvae.cli import main
 from glyphvae.data.io import read_image
-from glyphvae.hub import from_pretrained
+from glyphvae.evaluation import evaluate_generator, heldout_split
+from glyphvae.hub import from_pretrained, read_metadata_of
 from glyphvae.presets import PRESETS, find_preset, preset_path, preset_report
 
 
@@ -78,9 +79,6 @@ def test_shipped_reports_reproduce_and_meet_the_quality_targets(name, hellchar):
     recognised at least as often as real held-out crops, sharpness ratio >= 0.6, colour
     distance within 1.2x that of the real training papyri, precision >= 0.6, recall >= 0.4,
     no memorised copies."""
-    from glyphvae.evaluation import evaluate_generator, heldout_split
-    from glyphvae.hub import read_metadata_of
-
     shipped = preset_report(PRESETS[name])
     model = from_pretrained(name, expected_class="GlyphVAE")
     judge = from_pretrained("classifier", expected_class="LetterClassifier")
